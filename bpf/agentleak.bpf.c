@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/* agentleak.bpf.c - the precise tier: allocator uprobes and anonymous mmap syscalls.
+ *
+ * Userspace attaches (per target process, filtered by the kernel's uprobe pid option):
+ *   free_enter     uprobe on free, placed on an instruction the kernel emulates;
+ *   alloc_return   uretprobe on every allocation function (attached before the entries);
+ *   alloc_enter    uprobe at the entry of every allocation function; bpf_cookie = enum al_kind;
+ *   sys_exit       raw syscalls:sys_exit (BTF), for mmap/munmap/mremap of the targets.
+ *
+ * Per-thread call state is kept from entry to return ("inflight"), keyed by thread id;
+ * a call made from inside another allocator call (glibc's malloc mmapping a big block,
+ * reallocarray tail-calling realloc) only bumps a depth counter, so it is counted once.
+ * Live blocks are kept in "allocs" (address -> size and stack); per-stack counters in
+ * "stats" are updated in place, so reading them costs O(stacks). Every loss is counted.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "agentleak.h"
+
+#define MAP_ANONYMOUS 0x20
+#define PAGE_SIZE     4096ULL
+#define NR_MMAP	      9
+#define NR_MUNMAP     11
+#define NR_MREMAP     25
+#define EEXIST	      17
+#define ENOMEM	      12
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Call state of one thread between an allocator's entry and its return. */
+struct inflight {
+	__u64 sp;   /* stack pointer at entry: deeper calls are nested */
+	__u64 size; /* bytes asked for */
+	__u64 arg;  /* realloc: old block; posix_memalign: where the result goes */
+	struct al_stack_key stack;
+	__u32 depth; /* nested allocator calls still open */
+	__u32 kind;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20); /* --max-allocs */
+	__type(key, struct al_alloc_key);
+	__type(value, struct al_alloc_val);
+} allocs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* --max-stacks */
+	__type(key, struct al_stack_key);
+	__type(value, struct al_stack_stats);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384); /* --max-stacks */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, AL_MAX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AL_C_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+
+	if (c)
+		*c += 1;
+}
+
+/* Take the user stack. A failure leaves stackid negative and is counted. */
+static __always_inline __s32 take_stack(void *ctx)
+{
+	long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+
+	if (id == -EEXIST)
+		count(AL_C_STACK_COLLIDED);
+	else if (id == -ENOMEM)
+		count(AL_C_STACK_MAP_FULL);
+	return id < 0 ? -1 : (__s32)id;
+}
+
+static __always_inline struct al_stack_stats *stats_of(struct al_stack_key *key)
+{
+	static const struct al_stack_stats zero;
+	struct al_stack_stats *s = bpf_map_lookup_elem(&stats, key);
+
+	if (s)
+		return s;
+	bpf_map_update_elem(&stats, key, &zero, BPF_NOEXIST);
+	s = bpf_map_lookup_elem(&stats, key);
+	if (!s)
+		count(AL_C_STATS_MAP_FULL);
+	return s;
+}
+
+static __always_inline void unaccount(struct al_alloc_val *v)
+{
+	struct al_stack_stats *s = bpf_map_lookup_elem(&stats, &v->stack);
+
+	if (!s)
+		return;
+	__sync_fetch_and_add(&s->live_bytes, -v->size);
+	__sync_fetch_and_add(&s->live_objects, -1);
+	__sync_fetch_and_add(&s->frees, 1);
+	__sync_fetch_and_add(&s->free_bytes, v->size);
+}
+
+/* A block went away. Only the thread that deletes the record updates counters. */
+static __always_inline void forget_block(__u32 tgid, __u64 addr)
+{
+	struct al_alloc_key k = {.addr = addr, .tgid = tgid};
+	struct al_alloc_val *v, copy;
+
+	v = bpf_map_lookup_elem(&allocs, &k);
+	if (!v) {
+		count(AL_C_UNKNOWN_FREES);
+		return;
+	}
+	copy = *v;
+	if (bpf_map_delete_elem(&allocs, &k))
+		return;
+	unaccount(&copy);
+}
+
+static __always_inline void record_block(__u32 tgid, __u64 addr, __u64 size,
+					 struct al_stack_key *stack)
+{
+	struct al_alloc_key k = {.addr = addr, .tgid = tgid};
+	struct al_alloc_val v = {.size = size, .stack = *stack};
+	struct al_alloc_val *old;
+	struct al_stack_stats *s;
+
+	s = stats_of(stack);
+	if (!s)
+		return;
+	__sync_fetch_and_add(&s->allocs, 1);
+	__sync_fetch_and_add(&s->alloc_bytes, size);
+
+	/* The same address live twice means we missed its free: retire it. */
+	old = bpf_map_lookup_elem(&allocs, &k);
+	if (old) {
+		struct al_alloc_val copy = *old;
+
+		if (!bpf_map_delete_elem(&allocs, &k))
+			unaccount(&copy);
+	}
+	if (bpf_map_update_elem(&allocs, &k, &v, BPF_NOEXIST)) {
+		count(AL_C_ALLOC_MAP_FULL);
+		return;
+	}
+	__sync_fetch_and_add(&s->live_bytes, size);
+	__sync_fetch_and_add(&s->live_objects, 1);
+}
+
+/* An allocator call already open on this thread, deeper in the stack than sp? */
+static __always_inline struct inflight *open_call(__u32 tid, __u64 sp)
+{
+	struct inflight *st = bpf_map_lookup_elem(&inflight, &tid);
+
+	return st && st->sp > sp ? st : NULL;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(alloc_enter)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, kind = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 sp = PT_REGS_SP(ctx), a = PT_REGS_PARM1(ctx), b = PT_REGS_PARM2(ctx);
+	struct inflight st = {}, *open;
+
+	count(AL_C_ALLOC_CALLS);
+	open = open_call(tid, sp);
+	if (open) {
+		open->depth++;
+		count(AL_C_NESTED);
+		return 0;
+	}
+	st.sp = sp;
+	st.kind = kind;
+	switch (kind) {
+	case AL_CALLOC:
+		st.size = a * b;
+		break;
+	case AL_REALLOC:
+		st.arg = a;
+		st.size = b;
+		break;
+	case AL_REALLOCARRAY:
+		st.arg = a;
+		st.size = b * PT_REGS_PARM3(ctx);
+		break;
+	case AL_POSIX_MEMALIGN:
+		st.arg = a;
+		st.size = PT_REGS_PARM3(ctx);
+		break;
+	case AL_ALIGNED_ALLOC:
+	case AL_MEMALIGN:
+		st.size = b;
+		break;
+	case AL_PVALLOC:
+		st.size = (a + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		break;
+	default: /* malloc, valloc */
+		st.size = a;
+	}
+	st.stack.tgid = pid_tgid >> 32;
+	st.stack.kind = kind;
+	st.stack.stackid = take_stack(ctx);
+	bpf_probe_read_user(&st.stack.caller, sizeof(st.stack.caller), (void *)sp);
+	if (bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY))
+		count(AL_C_INFLIGHT_FULL);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_return)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), ret = PT_REGS_RC(ctx), addr = ret;
+	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
+	struct inflight *open, st;
+
+	open = bpf_map_lookup_elem(&inflight, &tid);
+	if (!open)
+		return 0;
+	if (open->depth) {
+		open->depth--;
+		return 0;
+	}
+	st = *open;
+	bpf_map_delete_elem(&inflight, &tid);
+
+	switch (st.kind) {
+	case AL_POSIX_MEMALIGN:
+		addr = 0;
+		if ((int)ret == 0)
+			bpf_probe_read_user(&addr, sizeof(addr), (void *)st.arg);
+		break;
+	case AL_REALLOC:
+	case AL_REALLOCARRAY:
+		/* Failed realloc keeps the old block; realloc(p, 0) frees it. */
+		if (st.arg && (ret || st.size == 0))
+			forget_block(tgid, st.arg);
+		break;
+	}
+	if (!addr) {
+		if (st.size || st.kind == AL_MALLOC)
+			count(AL_C_FAILED_ALLOCS);
+		return 0;
+	}
+	record_block(tgid, addr, st.size, &st.stack);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_enter)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), addr = PT_REGS_PARM1(ctx);
+
+	if (!addr)
+		return 0;
+	count(AL_C_FREE_CALLS);
+	if (open_call((__u32)pid_tgid, PT_REGS_SP(ctx))) {
+		count(AL_C_NESTED);
+		return 0;
+	}
+	forget_block(pid_tgid >> 32, addr);
+	return 0;
+}
+
+static __always_inline void send_event(struct al_event *ev)
+{
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), 0))
+		count(AL_C_EVENTS_LOST);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 pid_tgid, id = BPF_CORE_READ(regs, orig_ax);
+	__u32 tid, tgid;
+	struct al_event ev = {};
+
+	if (id != NR_MMAP && id != NR_MUNMAP && id != NR_MREMAP)
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	tgid = pid_tgid >> 32;
+	tid = (__u32)pid_tgid;
+	if (!bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	if (ret < 0 && ret > -4096)
+		return 0;
+	/* The allocator's own mmaps belong to the call that made them. */
+	if (bpf_map_lookup_elem(&inflight, &tid))
+		return 0;
+
+	ev.tgid = tgid;
+	ev.addr = BPF_CORE_READ(regs, di);
+	ev.len = BPF_CORE_READ(regs, si);
+	if (id == NR_MMAP) {
+		if (!(BPF_CORE_READ(regs, r10) & MAP_ANONYMOUS))
+			return 0;
+		ev.type = AL_EV_MMAP;
+		ev.addr = ret;
+		ev.len = (ev.len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		ev.stack.tgid = tgid;
+		ev.stack.kind = AL_MMAP;
+		ev.stack.stackid = take_stack(ctx);
+		/* glibc's mmap() is a leaf wrapper: [sp] returns into its caller. */
+		bpf_probe_read_user(&ev.stack.caller, sizeof(ev.stack.caller),
+				    (void *)BPF_CORE_READ(regs, sp));
+	} else if (id == NR_MUNMAP) {
+		ev.type = AL_EV_MUNMAP;
+	} else {
+		ev.type = AL_EV_MREMAP;
+		ev.new_len = BPF_CORE_READ(regs, dx);
+		ev.new_addr = ret;
+	}
+	send_event(&ev);
+	return 0;
+}

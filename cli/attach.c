@@ -1,0 +1,203 @@
+/* attach.c - load agentleak.bpf.c (skeleton) and attach it to target processes.
+ *
+ * Each probe is attached with the target's PID, so the kernel only plants the
+ * breakpoint in that process (no trap in anyone else). Functions that share an
+ * address (glibc's aligned_alloc and memalign) get one probe. The entry probe of an
+ * allocation function sits at +0, on the same breakpoint as its return probe; the
+ * free probe sits where allocator.c found an instruction the kernel emulates.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include "agentleak.h"
+#include "agentleak.skel.h"
+#include "attach.h"
+
+struct attacher {
+	struct agentleak_bpf *skel;
+	struct bpf_link **links;
+	int nlinks, cap;
+	bool verbose;
+};
+
+static int keep_link(struct attacher *a, struct bpf_link *l)
+{
+	if (a->nlinks == a->cap) {
+		int cap = a->cap ? a->cap * 2 : 32;
+		struct bpf_link **n = realloc(a->links, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		a->links = n;
+		a->cap = cap;
+	}
+	a->links[a->nlinks++] = l;
+	return 0;
+}
+
+static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && getenv("AGENTLEAK_DEBUG"))
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t errlen)
+{
+	struct attacher *a = calloc(1, sizeof(*a));
+	int e;
+
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->verbose = opts->verbose;
+	libbpf_set_print(opts->verbose ? verbose_print : silent_print);
+	a->skel = agentleak_bpf__open();
+	if (!a->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	bpf_map__set_max_entries(a->skel->maps.allocs, opts->max_allocs);
+	bpf_map__set_max_entries(a->skel->maps.stats, opts->max_stacks);
+	bpf_map__set_max_entries(a->skel->maps.stacks, opts->max_stacks);
+	e = agentleak_bpf__load(a->skel);
+	if (e) {
+		snprintf(err, errlen, "cannot load the BPF programs: %s%s", strerror(-e),
+			 e == -EPERM ? " (need root or CAP_BPF+CAP_PERFMON)" : "");
+		goto fail;
+	}
+	return a;
+fail:
+	attach_close(a);
+	return NULL;
+}
+
+static int probe(struct attacher *a, struct bpf_program *prog, int pid, const char *path,
+		 unsigned long long off, bool retprobe, unsigned long long cookie, char *err,
+		 size_t errlen)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = retprobe, .bpf_cookie = cookie);
+	struct bpf_link *l;
+
+	l = bpf_program__attach_uprobe_opts(prog, pid, path, off, &uo);
+	if (!l) {
+		snprintf(err, errlen, "cannot attach %s to %s+0x%llx in PID %d: %s",
+			 retprobe ? "uretprobe" : "uprobe", path, off, pid, strerror(errno));
+		return -1;
+	}
+	return keep_link(a, l);
+}
+
+/* Sites already probed at the same address are skipped. */
+static bool seen_before(const struct al_allocator *al, int i)
+{
+	int j;
+
+	for (j = 0; j < i; j++)
+		if (al->sites[j].kind != AL_FREE && al->sites[j].file_off == al->sites[i].file_off)
+			return true;
+	return false;
+}
+
+int attach_process(struct attacher *a, int pid, const struct al_allocator *al, int *nprobes,
+		   char *err, size_t errlen)
+{
+	struct agentleak_bpf *s = a->skel;
+	__u32 key = pid;
+	__u8 one = 1;
+	int i, n = 0, pass;
+
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.targets), &key, &one, BPF_ANY)) {
+		snprintf(err, errlen, "too many targets");
+		return -1;
+	}
+	/* pass 0: free; 1: return probes; 2: entries */
+	for (pass = 0; pass < 3; pass++) {
+		for (i = 0; i < al->nsites; i++) {
+			const struct al_site *site = &al->sites[i];
+			bool is_free = site->kind == AL_FREE;
+			int r;
+
+			if (is_free != (pass == 0) || (!is_free && seen_before(al, i)))
+				continue;
+			if (pass == 0)
+				r = probe(a, s->progs.free_enter, pid, al->path, site->probe_off,
+					  false, 0, err, errlen);
+			else if (pass == 1)
+				r = probe(a, s->progs.alloc_return, pid, al->path, site->file_off,
+					  true, 0, err, errlen);
+			else
+				r = probe(a, s->progs.alloc_enter, pid, al->path, site->file_off,
+					  false, site->kind, err, errlen);
+			if (r)
+				return -1;
+			n++;
+			if (a->verbose)
+				fprintf(stderr, "agentleak: pid %d: %s %s at +0x%llx (%s, %s)\n",
+					pid, pass == 1 ? "uretprobe" : "uprobe", site->name,
+					(pass == 0 ? site->probe_off : site->file_off) -
+						site->file_off,
+					pass == 0 ? site->insn : "entry",
+					pass == 0 ? (site->emulated ? "emulated" : "single-stepped")
+						  : "shared with return probe");
+		}
+	}
+	*nprobes = n;
+	return 0;
+}
+
+int attach_syscalls(struct attacher *a, char *err, size_t errlen)
+{
+	struct bpf_link *l;
+
+	if (a->skel->links.sys_exit)
+		return 0;
+	l = bpf_program__attach(a->skel->progs.sys_exit);
+	if (!l) {
+		snprintf(err, errlen, "cannot attach to the sys_exit tracepoint: %s",
+			 strerror(errno));
+		return -1;
+	}
+	a->skel->links.sys_exit = l;
+	return 0;
+}
+
+int attach_map_fd(struct attacher *a, enum attach_map which)
+{
+	switch (which) {
+	case ATTACH_MAP_STATS:
+		return bpf_map__fd(a->skel->maps.stats);
+	case ATTACH_MAP_STACKS:
+		return bpf_map__fd(a->skel->maps.stacks);
+	case ATTACH_MAP_COUNTERS:
+		return bpf_map__fd(a->skel->maps.counters);
+	case ATTACH_MAP_EVENTS:
+		return bpf_map__fd(a->skel->maps.events);
+	}
+	return -1;
+}
+
+void attach_close(struct attacher *a)
+{
+	int i;
+
+	if (!a)
+		return;
+	/* Entries first, free last: the reverse of attach order. */
+	for (i = a->nlinks - 1; i >= 0; i--)
+		bpf_link__destroy(a->links[i]);
+	free(a->links);
+	agentleak_bpf__destroy(a->skel);
+	free(a);
+}

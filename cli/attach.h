@@ -1,0 +1,34 @@
+/* attach.h - load the BPF programs and attach them to target processes. */
+#ifndef AL_ATTACH_H
+#define AL_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "allocator.h"
+
+struct attacher;
+
+struct attach_opts {
+	unsigned int max_allocs; /* live blocks tracked, all targets together */
+	unsigned int max_stacks; /* distinct stacks */
+	bool verbose;
+};
+
+enum attach_map {
+	ATTACH_MAP_STATS,
+	ATTACH_MAP_STACKS,
+	ATTACH_MAP_COUNTERS,
+	ATTACH_MAP_EVENTS,
+};
+
+struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t errlen);
+/* Attach the allocator probes for one process: free first, then the return probes, then
+ * the entries, so no block is seen allocated whose free could be missed. */
+int attach_process(struct attacher *a, int pid, const struct al_allocator *al, int *nprobes,
+		   char *err, size_t errlen);
+/* Follow mmap/munmap/mremap of the targets; call after every attach_process. */
+int attach_syscalls(struct attacher *a, char *err, size_t errlen);
+int attach_map_fd(struct attacher *a, enum attach_map which);
+void attach_close(struct attacher *a);
+
+#endif

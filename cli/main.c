@@ -1,0 +1,368 @@
+/* main.c - agentleak: find the allocation sites of a running process that keep growing.
+ *
+ * Options, the privilege check, then: check each target (target.c), find the object
+ * that really provides its malloc (allocator.c), attach the BPF programs (attach.c),
+ * and every INTERVAL read the kernel's counters (sampler.c) and print the top stacks
+ * by live bytes (report.c), symbolized (symbolize.c). Ctrl-C, SIGTERM, --duration,
+ * COUNT reports, or every target exiting end the run with a final report.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include "agentleak.h"
+#include "allocator.h"
+#include "attach.h"
+#include "report.h"
+#include "sampler.h"
+#include "symbolize.h"
+#include "target.h"
+
+#define MAX_TARGETS 64
+#define VERSION	    "0.1.0"
+
+static struct env {
+	int pids[MAX_TARGETS];
+	int npids;
+	double interval;
+	long count;
+	double duration;
+	int top;
+	int stack_depth;
+	unsigned int max_allocs;
+	unsigned int max_stacks;
+	bool verbose;
+} env = {
+	.interval = 5,
+	.top = 10,
+	.stack_depth = 12,
+	.max_allocs = 1 << 20,
+	.max_stacks = 16384,
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static const char usage[] =
+	"Usage: agentleak -p PID [-p PID ...] [OPTIONS] [INTERVAL [COUNT]]\n"
+	"\n"
+	"Trace the allocator of running processes and show, every INTERVAL seconds\n"
+	"(default 5), the stacks holding the most live memory: allocated and not yet\n"
+	"freed since agentleak attached. Nothing is restarted or instrumented; uprobes\n"
+	"on the malloc family of the process's real allocator (glibc, jemalloc,\n"
+	"tcmalloc, or one linked into the program) and the mmap/munmap/mremap syscalls.\n"
+	"Stop with Ctrl-C or SIGTERM: a final report is printed and agentleak exits 0.\n"
+	"\n"
+	"Options:\n"
+	"  -p, --pid PID          trace this process (repeat for several, up to 64)\n"
+	"  -T, --top N            stacks shown per report (default 10)\n"
+	"  -d, --duration SECS    stop after SECS seconds (default: until Ctrl-C)\n"
+	"      --stack-depth N    frames printed per stack (default 12)\n"
+	"      --max-allocs N     live blocks tracked, all targets (default 1048576)\n"
+	"      --max-stacks N     distinct stacks tracked (default 16384)\n"
+	"  -v, --verbose          show probe placement and libbpf messages\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          print the version\n"
+	"\n"
+	"Reading the report:\n"
+	"  [1] pid 1234 malloc: 40960 B live in 10 objects; 10 allocs (40960 B), 0 frees\n"
+	"      #0 leak+0x1a (server.c:23)     <- the caller of malloc (exact)\n"
+	"      #1 handle+0x55 (server.c:80)   <- frame pointer walk (needs -fno-omit-frame-pointer)\n"
+	"  'losses' counts what could not be tracked: a full map, a stack that could not be\n"
+	"  taken, frees of blocks allocated before attach (unknown-frees), lost events.\n"
+	"\n"
+	"Examples:\n"
+	"  sudo agentleak -p $(pgrep -n myservice)          report every 5 s until Ctrl-C\n"
+	"  sudo agentleak -p 1234 -p 5678 -T 20 10 6          every 10 s, 6 reports, 20 stacks\n"
+	"  sudo agentleak -p 1234 -d 60 > leak-report.txt     one minute, then the final report\n"
+	"\n"
+	"Needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE (CAP_SYS_ADMIN on older kernels).\n"
+	"See agentleak(8).\n";
+
+static const struct option long_opts[] = {
+	{"pid", required_argument, NULL, 'p'},
+	{"top", required_argument, NULL, 'T'},
+	{"duration", required_argument, NULL, 'd'},
+	{"stack-depth", required_argument, NULL, 1},
+	{"max-allocs", required_argument, NULL, 2},
+	{"max-stacks", required_argument, NULL, 3},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{},
+};
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "agentleak: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static long parse_long(const char *s, const char *what, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		die("invalid %s '%s': expected a whole number from %ld to %ld (see --help)", what,
+		    s, min, max);
+	return v;
+}
+
+static double parse_seconds(const char *s, const char *what)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 31536000)
+		die("invalid %s '%s': expected a number of seconds > 0 (see --help)", what, s);
+	return v;
+}
+
+static void parse_args(int argc, char **argv)
+{
+	int opt, i;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":p:T:d:vhV", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			if (env.npids == MAX_TARGETS)
+				die("too many -p (at most %d processes)", MAX_TARGETS);
+			env.pids[env.npids++] = parse_long(optarg, "PID", 1, INT_MAX);
+			break;
+		case 'T':
+			env.top = parse_long(optarg, "--top", 1, 100000);
+			break;
+		case 'd':
+			env.duration = parse_seconds(optarg, "--duration");
+			break;
+		case 1:
+			env.stack_depth = parse_long(optarg, "--stack-depth", 1, AL_MAX_STACK_DEPTH);
+			break;
+		case 2:
+			env.max_allocs = parse_long(optarg, "--max-allocs", 1024, 1 << 26);
+			break;
+		case 3:
+			env.max_stacks = parse_long(optarg, "--max-stacks", 256, 1 << 22);
+			break;
+		case 'v':
+			env.verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		case 'V':
+			printf("agentleak %s\n", VERSION);
+			exit(0);
+		case ':':
+			die("option '%s' needs a value (see --help)", argv[optind - 1]);
+		default:
+			die("unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	for (i = optind; i < argc; i++) {
+		if (i == optind)
+			env.interval = parse_seconds(argv[i], "INTERVAL");
+		else if (i == optind + 1)
+			env.count = parse_long(argv[i], "COUNT", 1, LONG_MAX);
+		else
+			die("unexpected argument '%s' (usage: agentleak -p PID [INTERVAL [COUNT]])",
+			    argv[i]);
+	}
+	if (!env.npids)
+		die("no target: give a process with -p PID (see --help)");
+}
+
+/* CAP_BPF+CAP_PERFMON, or CAP_SYS_ADMIN, in the effective set. */
+static void check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {};
+	unsigned long long eff;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return; /* let the BPF load tell */
+	eff = data[0].effective | (unsigned long long)data[1].effective << 32;
+#define HAS(c) (eff & (1ULL << (c)))
+	if (!HAS(CAP_SYS_ADMIN) && !(HAS(CAP_BPF) && HAS(CAP_PERFMON)))
+		die("permission denied: run as root (sudo) or grant CAP_BPF, CAP_PERFMON and "
+		    "CAP_SYS_PTRACE");
+#undef HAS
+}
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct target targets[MAX_TARGETS];
+static struct al_allocator allocators[MAX_TARGETS];
+static struct report_target rtargets[MAX_TARGETS];
+
+static void open_targets(void)
+{
+	char err[512];
+	int i, j;
+
+	for (i = 0; i < env.npids; i++) {
+		for (j = 0; j < i; j++)
+			if (env.pids[j] == env.pids[i])
+				die("PID %d given twice", env.pids[i]);
+		if (target_open(&targets[i], env.pids[i], err, sizeof(err)))
+			die("%s", err);
+		if (allocator_find(env.pids[i], &allocators[i], err, sizeof(err)))
+			die("PID %d (%s): %s", env.pids[i], targets[i].comm, err);
+		rtargets[i].t = &targets[i];
+		rtargets[i].al = &allocators[i];
+	}
+}
+
+/* Returns true when every target has exited. */
+static bool check_targets(struct sampler *s)
+{
+	int i, alive = 0;
+
+	for (i = 0; i < env.npids; i++) {
+		if (targets[i].exited)
+			continue;
+		if (target_alive(&targets[i])) {
+			alive++;
+			continue;
+		}
+		targets[i].exited = true;
+		sampler_forget(s, targets[i].pid);
+		fprintf(stderr, "agentleak: pid %d (%s) exited\n", targets[i].pid,
+			targets[i].comm);
+	}
+	return alive == 0;
+}
+
+static void refresh_symbols(struct symbolizer *sym)
+{
+	int i;
+
+	for (i = 0; i < env.npids; i++)
+		if (!targets[i].exited)
+			sym_add_process(sym, targets[i].pid);
+}
+
+int main(int argc, char **argv)
+{
+	struct attach_opts aopts = {0};
+	struct sample smp = {0};
+	struct attacher *att;
+	struct sampler *smpl;
+	struct symbolizer *sym;
+	struct report_ctx rc;
+	double start, next_report, next_check = 0;
+	long reports = 0;
+	char err[512];
+	int i, n, r;
+
+	parse_args(argc, argv);
+	check_privileges();
+	open_targets();
+
+	sym = sym_new();
+	if (!sym)
+		die("out of memory");
+	aopts.max_allocs = env.max_allocs;
+	aopts.max_stacks = env.max_stacks;
+	aopts.verbose = env.verbose;
+	att = attach_open(&aopts, err, sizeof(err));
+	if (!att)
+		die("%s", err);
+	smpl = sampler_new(att, err, sizeof(err));
+	if (!smpl)
+		die("%s", err);
+	for (i = 0; i < env.npids; i++) {
+		sym_add_process(sym, env.pids[i]);
+		if (attach_process(att, env.pids[i], &allocators[i], &n, err, sizeof(err)))
+			die("%s", err);
+		fprintf(stderr, "agentleak: attached to pid %d (%s): %s %s, %d probes\n",
+			env.pids[i], targets[i].comm, allocators[i].flavor,
+			allocators[i].target_path, n);
+	}
+	if (attach_syscalls(att, err, sizeof(err)))
+		die("%s", err);
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	fprintf(stderr, "agentleak: tracing %d process(es); Ctrl-C to stop\n", env.npids);
+
+	rc = (struct report_ctx){.out = stdout,
+				 .targets = rtargets,
+				 .ntargets = env.npids,
+				 .sym = sym,
+				 .sampler = smpl,
+				 .top = env.top,
+				 .max_depth = env.stack_depth};
+	start = now_seconds();
+	next_report = start + env.interval;
+	while (!stop_signal) {
+		double now;
+
+		r = sampler_poll(smpl, 100);
+		if (r < 0)
+			die("reading events: %s", strerror(-r));
+		now = now_seconds();
+		if (now >= next_check) {
+			next_check = now + 0.2;
+			if (check_targets(smpl)) {
+				fprintf(stderr, "agentleak: all targets exited\n");
+				break;
+			}
+		}
+		if (env.duration && now - start >= env.duration)
+			break;
+		if (now < next_report)
+			continue;
+		next_report += env.interval;
+		refresh_symbols(sym);
+		r = sampler_read(smpl, &smp);
+		if (r)
+			die("reading BPF maps: %s", strerror(-r));
+		report_print(&rc, &smp, false, now - start);
+		if (env.count && ++reports >= env.count)
+			break;
+	}
+	r = sampler_read(smpl, &smp);
+	if (r)
+		die("reading BPF maps: %s", strerror(-r));
+	report_print(&rc, &smp, true, now_seconds() - start);
+
+	sample_release(&smp);
+	sampler_free(smpl);
+	attach_close(att);
+	sym_free(sym);
+	return 0;
+}

@@ -1,0 +1,96 @@
+/* agentleak.h - every type that crosses the BPF/userspace boundary.
+ *
+ * The BPF side (bpf/agentleak.bpf.c) keeps, per (process, stack, allocator
+ * function), counters of live and total allocations in the kernel, so that a
+ * sample costs O(stacks), not O(live allocations). Anonymous mmap/munmap/mremap
+ * calls made directly by the application are sent to userspace as events,
+ * because splitting address ranges is easier there. This header is included by
+ * both sides; it must only use __u32/__u64-style types.
+ */
+#ifndef AGENTLEAK_H
+#define AGENTLEAK_H
+
+#define AL_MAX_STACK_DEPTH 127
+
+/* Allocator entry points. The value is also the uprobe's bpf_cookie. */
+enum al_kind {
+	AL_MALLOC = 1,
+	AL_CALLOC,
+	AL_REALLOC,
+	AL_REALLOCARRAY,
+	AL_POSIX_MEMALIGN,
+	AL_ALIGNED_ALLOC,
+	AL_MEMALIGN,
+	AL_VALLOC,
+	AL_PVALLOC,
+	AL_FREE,
+	AL_MMAP, /* anonymous mmap by the application (syscall) */
+	AL_KIND_MAX,
+};
+
+/* Counters of what happened and, above all, of what was lost. */
+enum al_counter {
+	AL_C_ALLOC_CALLS,     /* allocation calls seen (entry) */
+	AL_C_FREE_CALLS,      /* free calls seen */
+	AL_C_NESTED,          /* allocator calls made inside another one */
+	AL_C_ALLOC_MAP_FULL,  /* a live block could not be recorded */
+	AL_C_STATS_MAP_FULL,  /* a new stack could not get counters */
+	AL_C_STACK_MAP_FULL,  /* bpf_get_stackid: no room */
+	AL_C_STACK_COLLIDED,  /* bpf_get_stackid: hash bucket taken */
+	AL_C_UNKNOWN_FREES,   /* free of a block not seen allocated */
+	AL_C_INFLIGHT_FULL,   /* per-thread call state could not be kept */
+	AL_C_EVENTS_LOST,     /* mmap events dropped: ring buffer full */
+	AL_C_FAILED_ALLOCS,   /* allocator returned NULL / error */
+	AL_C_MAX,
+};
+
+/* A stack as the kernel keys it. caller is the return address read at the
+ * stack pointer on entry: exact even without frame pointers. stackid indexes
+ * the stack trace map (frame 0 is the allocator itself and is replaced by
+ * caller when printed), or is negative when it could not be taken. */
+struct al_stack_key {
+	__u32 tgid;
+	__s32 stackid;
+	__u64 caller;
+	__u32 kind;
+	__u32 pad;
+};
+
+struct al_stack_stats {
+	__u64 live_bytes;
+	__u64 live_objects;
+	__u64 allocs;
+	__u64 alloc_bytes;
+	__u64 frees;
+	__u64 free_bytes;
+};
+
+struct al_alloc_key {
+	__u64 addr;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct al_alloc_val {
+	__u64 size;
+	struct al_stack_key stack;
+};
+
+enum al_event_type {
+	AL_EV_MMAP = 1,
+	AL_EV_MUNMAP,
+	AL_EV_MREMAP,
+};
+
+/* Sent through the ring buffer after a successful syscall. */
+struct al_event {
+	__u32 type;
+	__u32 tgid;
+	__u64 addr;     /* mmap: result; munmap/mremap: old address */
+	__u64 len;      /* mmap/munmap length; mremap: old length */
+	__u64 new_addr; /* mremap only */
+	__u64 new_len;  /* mremap only */
+	struct al_stack_key stack; /* mmap only */
+};
+
+#endif /* AGENTLEAK_H */

@@ -1,0 +1,211 @@
+"""Integration tests: the exact leaks of the test workloads (tests/workloads/)
+must appear in agentleak's final report, attributed by frame #0."""
+
+import os
+
+from agentleak_test import (Skip, check_run, exited_lines, expect_frame0, expect_leak,
+                            expect_no_stack_mentions, expect_nothing_live,
+                            expect_process_at_least, format_stacks,
+                            run_workload_under_agentleak, stacks_by_frame0, sum_by_frame0,
+                            workload)
+
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
+
+# glibc 2.36 has aligned_alloc and memalign at one address: either name will do.
+ALIGNED = ("aligned_alloc", "memalign")
+
+# alloc_funcs: (function, kind, live bytes, live objects)
+ALLOC_FUNCS_LEAKS = [
+    ("leak_malloc", "malloc", 10 * 1000, 10),
+    ("leak_calloc", "calloc", 11 * 10 * 100, 11),
+    ("leak_realloc", "realloc", 12 * 1200, 12),
+    ("leak_reallocarray", "reallocarray", 13 * 5 * 256, 13),
+    ("leak_posix_memalign", "posix_memalign", 14 * 512, 14),
+    ("leak_aligned_alloc", ALIGNED, 15 * 1024, 15),
+    ("leak_memalign", ALIGNED, 16 * 768, 16),
+    ("leak_valloc", "valloc", 17 * 3000, 17),
+    ("leak_pvalloc", "pvalloc", 18 * 4096, 18),  # pvalloc rounds up to the page
+]
+
+PAGE = 4096
+MIB = 1 << 20
+MAX_EXIT_DELAY = 5.0  # seconds from the target's exit to agentleak's
+
+
+def expect_pure_leak(run, pid, func, nbytes, nobjects):
+    """Stacks that only ever allocated: allocs == live objects, alloc bytes ==
+    live bytes, no frees."""
+    stacks = stacks_by_frame0(run.report["stacks"], pid, func)
+    allocs = sum(s["allocs"] for s in stacks)
+    alloc_bytes = sum(s["alloc_bytes"] for s in stacks)
+    frees = sum(s["frees"] for s in stacks)
+    if (allocs, alloc_bytes, frees) != (nobjects, nbytes, 0):
+        run.fail("pid %d %s: expected %d allocs (%d B), 0 frees; got %d allocs (%d B), %d frees\n%s"
+                 % (pid, func, nobjects, nbytes, allocs, alloc_bytes, frees,
+                    format_stacks(stacks)))
+
+
+def run_only_malloc(argv0, env=None, **kw):
+    """alloc_funcs --only malloc (10 x 1000 B from leak_malloc) under agentleak."""
+    run = run_workload_under_agentleak([argv0, "--only", "malloc"], env=env, **kw)
+    check_run(run, expect_exited=kw.get("exit_workload", False))
+    pid = run.pids[0]
+    expect_leak(run, pid, "leak_malloc", "malloc", 10000, 10)
+    expect_process_at_least(run, pid, 10000, 10)
+    return run
+
+
+def preload_env(lib):
+    if not os.path.exists(lib):
+        raise Skip("%s not installed" % lib)
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = lib
+    return env
+
+
+def expect_flavor(run, flavor, libname):
+    p = run.report["processes"][run.pids[0]]
+    if p["flavor"] != flavor or libname not in p["path"]:
+        run.fail("expected allocator flavor %s from a %s path, got '%s %s'"
+                 % (flavor, libname, p["flavor"], p["path"]))
+
+
+def test_alloc_funcs():
+    run = run_workload_under_agentleak([workload("alloc_funcs")])
+    check_run(run)
+    pid = run.pids[0]
+    for func, kind, nbytes, nobjects in ALLOC_FUNCS_LEAKS:
+        expect_leak(run, pid, func, kind, nbytes, nobjects)
+        expect_pure_leak(run, pid, func, nbytes, nobjects)
+    expect_nothing_live(run, pid, "churn")
+    total_bytes = sum(leak[2] for leak in ALLOC_FUNCS_LEAKS)
+    total_objects = sum(leak[3] for leak in ALLOC_FUNCS_LEAKS)
+    expect_process_at_least(run, pid, total_bytes, total_objects)
+    p = run.report["processes"][pid]
+    if p["allocs"] < total_objects + 1000 or p["frees"] < 1000:
+        run.fail("pid %d summary: %d allocs, %d frees; expected at least %d allocs, 1000 frees"
+                 % (pid, p["allocs"], p["frees"], total_objects + 1000))
+
+
+def test_big_alloc():
+    run = run_workload_under_agentleak([workload("big_alloc")])
+    check_run(run)
+    pid = run.pids[0]
+    expect_leak(run, pid, "leak_big", "malloc", 3 * 2 * MIB, 3)
+    stacks = stacks_by_frame0(run.report["stacks"], pid, "leak_big")
+    if len(stacks) != 1:
+        run.fail("leak_big should be one stack, got %d:\n%s" % (len(stacks), format_stacks(stacks)))
+    expect_no_stack_mentions(run, pid, "leak_big", kind="mmap")
+    big_maps = [s for s in run.report["stacks"]
+                if s["pid"] == pid and s["kind"] == "mmap" and s["live_bytes"] >= 2 * MIB]
+    if big_maps:
+        run.fail("glibc's own mmap of the big blocks counted as mmap too:\n%s"
+                 % format_stacks(big_maps))
+    p = run.report["processes"][pid]
+    if not 3 * 2 * MIB <= p["live_bytes"] < 2 * 3 * 2 * MIB:
+        run.fail("pid %d summary: %d B live, expected 6291456 B (counted once)"
+                 % (pid, p["live_bytes"]))
+
+
+def test_edge_cases():
+    run = run_workload_under_agentleak([workload("edge_cases")])
+    check_run(run)
+    pid = run.pids[0]
+    expect_nothing_live(run, pid, "fail_malloc")
+    expect_nothing_live(run, pid, "fail_mmap")
+    expect_leak(run, pid, "realloc_null", "realloc", 7 * 700, 7)
+    expect_nothing_live(run, pid, "realloc_zero")
+    expect_leak(run, pid, "keep_444", "malloc", 4 * 444, 4)
+    expect_nothing_live(run, pid, "realloc_fail")
+    expect_leak(run, pid, "pm_out", "posix_memalign", 3 * 320, 3)
+    expect_nothing_live(run, pid, "memalign_out")
+    expect_process_at_least(run, pid, 7 * 700 + 4 * 444 + 3 * 320, 7 + 4 + 3)
+
+
+def test_mmap_ops():
+    run = run_workload_under_agentleak([workload("mmap_ops")])
+    check_run(run)
+    pid = run.pids[0]
+    expect_leak(run, pid, "leak_mmap", "mmap", 10 * PAGE, 1)
+    # One mapping with a hole: one object or two ranges, both fair.
+    got = sum_by_frame0(run.report["stacks"], pid, "split_munmap", "mmap")
+    total = sum_by_frame0(run.report["stacks"], pid, "split_munmap")
+    if got != total or got[0] != 12 * PAGE or got[1] not in (1, 2):
+        run.fail("split_munmap: expected 49152 B live in 1 or 2 objects (mmap), got %d B in %d "
+                 "objects (%d B in %d objects of any kind)\n%s"
+                 % (got[0], got[1], total[0], total[1],
+                    format_stacks(stacks_by_frame0(run.report["stacks"], pid, "split_munmap"))))
+    expect_leak(run, pid, "grow_mremap", "mmap", 20 * PAGE, 1)
+    expect_leak(run, pid, "shrink_mremap", "mmap", 3 * PAGE, 1)
+    expect_nothing_live(run, pid, "unmap_all")
+    expect_nothing_live(run, pid, "remap_to")
+    expect_process_at_least(run, pid, (10 + 12 + 20 + 3) * PAGE, 4)
+
+
+def test_prealloc():
+    run = run_workload_under_agentleak([workload("prealloc")])
+    check_run(run)  # also: no negative number anywhere
+    pid = run.pids[0]
+    expect_leak(run, pid, "leak_after", "malloc", 50 * 80, 50)
+    expect_nothing_live(run, pid, "pre_alloc")
+    expect_no_stack_mentions(run, pid, "pre_alloc")
+    expect_nothing_live(run, pid, "free_pre")
+    expect_process_at_least(run, pid, 50 * 80, 50)
+
+
+def test_churn_attach():
+    run = run_workload_under_agentleak([workload("churn")])
+    check_run(run)
+    pid = run.pids[0]
+    expect_leak(run, pid, "leak_marker", "malloc", 5 * 1234, 5)
+    expect_nothing_live(run, pid, "churn_loop")
+    expect_nothing_live(run, pid, "free_rings")
+    expect_process_at_least(run, pid, 5 * 1234, 5)
+
+
+def test_jemalloc():
+    env = preload_env(JEMALLOC)
+    run = run_only_malloc(workload("alloc_funcs"), env=env)
+    expect_flavor(run, "jemalloc", "jemalloc")
+
+
+def test_tcmalloc():
+    env = preload_env(TCMALLOC)
+    run = run_only_malloc(workload("alloc_funcs"), env=env)
+    expect_flavor(run, "tcmalloc", "tcmalloc")
+
+
+def test_no_frame_pointers():
+    run_only_malloc(workload("alloc_funcs_nofp"))
+
+
+def test_two_processes():
+    prog = workload("alloc_funcs")
+    run = run_workload_under_agentleak([
+        [prog, "--only", "malloc", "--count", "7", "--size", "111"],
+        [prog, "--only", "malloc", "--count", "9", "--size", "222"],
+    ])
+    check_run(run)
+    a, b = run.pids
+    expect_leak(run, a, "leak_malloc", "malloc", 7 * 111, 7)
+    expect_leak(run, b, "leak_malloc", "malloc", 9 * 222, 9)
+    expect_process_at_least(run, a, 7 * 111, 7)
+    expect_process_at_least(run, b, 9 * 222, 9)
+    procs = run.report["processes"]
+    if procs[a]["live_objects"] >= 7 + 9 or procs[b]["live_objects"] >= 9 + 7:
+        run.fail("a process summary includes the other's objects: pid %d %d objects, "
+                 "pid %d %d objects" % (a, procs[a]["live_objects"], b, procs[b]["live_objects"]))
+
+
+def test_target_exits():
+    run = run_only_malloc(workload("alloc_funcs"), exit_workload=True)
+    pid = run.pids[0]
+    if pid not in exited_lines(run):
+        run.fail("no 'agentleak: pid %d (COMM) exited' line" % pid)
+    if "agentleak: all targets exited" not in run.stderr.splitlines():
+        run.fail("no 'agentleak: all targets exited' line")
+    if run.exit_delay > MAX_EXIT_DELAY:
+        run.fail("agentleak exited %.1f s after its target, expected at most %.0f s"
+                 % (run.exit_delay, MAX_EXIT_DELAY))
+    expect_frame0(run, pid, "leak_malloc", 10000, 10, "malloc")

@@ -1,0 +1,32 @@
+#!/bin/sh
+# build.sh OUTDIR - build the agentleak test workloads (called by the Makefile).
+#
+# Every tests/workloads/X.c becomes OUTDIR/X, built with frame pointers;
+# alloc_funcs is built a second time without them (OUTDIR/alloc_funcs_nofp)
+# and nolibc is a static program without libc.
+set -eu
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 OUTDIR" >&2
+	exit 2
+fi
+out=$1
+src=$(cd "$(dirname "$0")" && pwd)
+cc=${CC:-gcc}
+cflags="-std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -pthread"
+
+mkdir -p "$out"
+for f in "$src"/*.c; do
+	name=$(basename "$f" .c)
+	[ "$name" = nolibc ] && continue
+	echo "  CC      $out/$name"
+	$cc $cflags -o "$out/$name" "$f"
+done
+
+echo "  CC      $out/alloc_funcs_nofp"
+$cc -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -pthread \
+	-o "$out/alloc_funcs_nofp" "$src/alloc_funcs.c"
+
+echo "  CC      $out/nolibc"
+$cc -static -nostdlib -O2 -fno-stack-protector -Wall -Wextra \
+	-o "$out/nolibc" "$src/nolibc.c"
