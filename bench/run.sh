@@ -226,6 +226,24 @@ wait_armed()
 	return 1
 }
 
+# wait_clean PID: wait until none of the probed instructions holds an int3 before
+# we attach: one there means a tracer we did not start, which would skew the numbers.
+wait_clean()
+{
+	local i off dirty
+	for ((i = 0; i < T_ARMED * 10; i++)); do
+		dirty=
+		for off in "$MALLOC_OFF" "$FREE_OFF" "$FREE_K_OFF"; do
+			if armed "$1" "$off"; then
+				dirty=1
+			fi
+		done
+		[ -n "$dirty" ] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 bt_prog()
 {
 	echo "uprobe:$LIBC:malloc {} uretprobe:$LIBC:malloc {} uprobe:$LIBC:$1 {}"
@@ -319,20 +337,29 @@ start_tracer()
 # run_one CONFIG: one measurement. Sets RESULT (ns per pair) or ERR; returns 0/1.
 run_one()
 {
-	local cfg=$1 n=$N_PROBE out="$TMP/pairloop.out" pl ok=0
+	local cfg=$1 n=$N_PROBE out="$TMP/pairloop.out" pl ok=0 rc
 	RESULT=
+	RESULT_CPU=
 	ERR=
 	[ "$cfg" = plain ] && n=$N_PLAIN
 	"$BIN/pairloop" "$n" >"$out" 2>&1 &
 	pl=$!
 	PIDS+=("$pl")
-	if ! wait_line "$out" '^ready [0-9]+$' $T_READY "$pl" ||
-		[ "$(awk '/^ready/ { print $2 }' "$out")" != "$pl" ]; then
-		ERR="failed: pairloop did not start"
+	rc=0
+	wait_line "$out" '^ready [0-9]+$' $T_READY "$pl" || rc=$?
+	if [ $rc -eq 1 ]; then
+		ERR="failed: pairloop not ready in ${T_READY}s"
+	elif [ $rc -ne 0 ]; then
+		ERR="failed: pairloop exited: $(last_words "$out")"
+	elif [ "$(awk '/^ready/ { print $2 }' "$out")" != "$pl" ]; then
+		ERR="failed: pairloop reported a pid other than $pl"
+	elif ! wait_clean "$pl"; then
+		ERR="failed: foreign uprobes on malloc/free of pairloop (another tracer running?)"
 	elif start_tracer "$cfg" "$pl"; then
 		kill -USR1 "$pl"
 		if wait_line "$out" '^ns_per_pair ' $T_MEASURE "$pl"; then
 			RESULT=$(awk '/^ns_per_pair/ { print $2 }' "$out")
+			RESULT_CPU=$(awk '/^cpu_ns_per_pair/ { print $2 }' "$out")
 			ok=1
 		else
 			ERR="failed: no ns_per_pair from pairloop"
@@ -350,7 +377,7 @@ run_one()
 # ---- rounds ---------------------------------------------------------------------
 
 CONFIGS=(plain bpftrace agentleak bpftrace_k raw0 rawk)
-declare -A LABEL VALUES STATUS
+declare -A LABEL VALUES STATUS ROUNDS_TXT
 LABEL[plain]="plain (no probes)"
 LABEL[bpftrace]="empty bpftrace probes"
 LABEL[agentleak]="agentleak"
@@ -360,11 +387,13 @@ LABEL[rawk]="raw empty uprobes, free+$FREE_K (info)"
 for c in "${CONFIGS[@]}"; do
 	VALUES[$c]=
 	STATUS[$c]=
+	ROUNDS_TXT[$c]=
 done
 command -v bpftrace >/dev/null || STATUS[bpftrace]="missing (install bpftrace)"
 command -v bpftrace >/dev/null || STATUS[bpftrace_k]="missing (install bpftrace)"
 [ -x "$AGENTLEAK" ] || STATUS[agentleak]="missing (run make)"
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 TRACER=0
 for ((r = 1; r <= ROUNDS; r++)); do
 	for c in "${CONFIGS[@]}"; do
@@ -372,6 +401,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		case ${STATUS[$c]} in missing* | unsupported*) continue ;; esac
 		if run_one "$c"; then
 			VALUES[$c]="${VALUES[$c]} $RESULT"
+			ROUNDS_TXT[$c]="${ROUNDS_TXT[$c]} $RESULT (cpu ${RESULT_CPU:-?})"
 			echo "bench: round $r/$ROUNDS ${LABEL[$c]}: $RESULT ns/pair" >&2
 		else
 			STATUS[$c]=$ERR
@@ -445,6 +475,7 @@ echo "$TABLE"
 echo
 echo "$SUMMARY"
 
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 {
 	echo "# agentleak speed benchmark: last run"
@@ -452,6 +483,7 @@ CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 	echo "- kernel: $(uname -r)"
 	echo "- CPU: ${CPU:-unknown} ($(nproc) online)"
+	echo "- load average before / after: $LOAD_START / $LOAD_END (other work on the machine adds noise)"
 	echo "- libc: $LIBC"
 	echo "- bpftrace: $(bpftrace --version 2>/dev/null || echo missing)"
 	echo "- pairs per run: plain $N_PLAIN, probed $N_PROBE; $ROUNDS interleaved rounds, median shown"
@@ -463,10 +495,11 @@ CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo
 	echo "$SUMMARY"
 	echo
-	echo "Per-round ns per pair:"
+	echo "Per-round ns per pair, wall time (and the pairloop thread's CPU time; wall well"
+	echo "above CPU means the run was preempted by other load):"
 	echo
 	for c in "${CONFIGS[@]}"; do
-		echo "- ${LABEL[$c]}:${VALUES[$c]:- -}"
+		echo "- ${LABEL[$c]}:${ROUNDS_TXT[$c]:- -}"
 	done
 } >"$OUT_MD"
 echo "bench: wrote $OUT_MD" >&2

@@ -35,6 +35,7 @@ struct inflight {
 	__u64 size; /* bytes asked for */
 	__u64 arg;  /* realloc: old block; posix_memalign: where the result goes */
 	struct al_stack_key stack;
+	__u64 start_ns;
 	__u32 depth; /* nested allocator calls still open */
 	__u32 kind;
 };
@@ -179,12 +180,21 @@ static __always_inline void record_block(__u32 tgid, __u64 addr, __u64 size,
 	__sync_fetch_and_add(&s->live_objects, 1);
 }
 
-/* An allocator call already open on this thread, deeper in the stack than sp? */
-static __always_inline struct inflight *open_call(__u32 tid, __u64 sp)
+#define STALE_NS 1000000000ULL /* no allocator call lasts a second: older state is stale */
+
+/* The allocator call already open on this thread, if the current probe hit is inside
+ * it: deeper in the stack, or at the same depth when the open call tail-jumped into
+ * another allocator function (glibc's realloc(NULL, n) jumps to malloc; reallocarray
+ * to realloc) - then the return address at sp is no longer the one seen at entry. */
+static __always_inline struct inflight *open_call(__u32 tid, __u64 sp, __u64 ret_addr)
 {
 	struct inflight *st = bpf_map_lookup_elem(&inflight, &tid);
 
-	return st && st->sp > sp ? st : NULL;
+	if (!st || bpf_ktime_get_ns() - st->start_ns > STALE_NS)
+		return NULL;
+	if (st->sp > sp || (st->sp == sp && ret_addr != st->stack.caller))
+		return st;
+	return NULL;
 }
 
 SEC("uprobe")
@@ -194,9 +204,11 @@ int BPF_KPROBE(alloc_enter)
 	__u32 tid = (__u32)pid_tgid, kind = (__u32)bpf_get_attach_cookie(ctx);
 	__u64 sp = PT_REGS_SP(ctx), a = PT_REGS_PARM1(ctx), b = PT_REGS_PARM2(ctx);
 	struct inflight st = {}, *open;
+	__u64 ret_addr = 0;
 
 	count(AL_C_ALLOC_CALLS);
-	open = open_call(tid, sp);
+	bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp);
+	open = open_call(tid, sp, ret_addr);
 	if (open) {
 		open->depth++;
 		count(AL_C_NESTED);
@@ -233,7 +245,8 @@ int BPF_KPROBE(alloc_enter)
 	st.stack.tgid = pid_tgid >> 32;
 	st.stack.kind = kind;
 	st.stack.stackid = take_stack(ctx);
-	bpf_probe_read_user(&st.stack.caller, sizeof(st.stack.caller), (void *)sp);
+	st.stack.caller = ret_addr;
+	st.start_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY))
 		count(AL_C_INFLIGHT_FULL);
 	return 0;
@@ -286,7 +299,8 @@ int BPF_KPROBE(free_enter)
 	if (!addr)
 		return 0;
 	count(AL_C_FREE_CALLS);
-	if (open_call((__u32)pid_tgid, PT_REGS_SP(ctx))) {
+	/* A free called from inside realloc & co is accounted by that call's return. */
+	if (open_call((__u32)pid_tgid, PT_REGS_SP(ctx), 0)) {
 		count(AL_C_NESTED);
 		return 0;
 	}
@@ -306,6 +320,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	__u64 pid_tgid, id = BPF_CORE_READ(regs, orig_ax);
 	__u32 tid, tgid;
 	struct al_event ev = {};
+	struct inflight *st;
 
 	if (id != NR_MMAP && id != NR_MUNMAP && id != NR_MREMAP)
 		return 0;
@@ -317,7 +332,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (ret < 0 && ret > -4096)
 		return 0;
 	/* The allocator's own mmaps belong to the call that made them. */
-	if (bpf_map_lookup_elem(&inflight, &tid))
+	st = bpf_map_lookup_elem(&inflight, &tid);
+	if (st && bpf_ktime_get_ns() - st->start_ns < STALE_NS)
 		return 0;
 
 	ev.tgid = tgid;

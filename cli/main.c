@@ -289,6 +289,8 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv);
 	check_privileges();
+	/* libdw would fetch missing debug files over the network and block the report. */
+	unsetenv("DEBUGINFOD_URLS");
 	open_targets();
 
 	sym = sym_new();

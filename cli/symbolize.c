@@ -36,7 +36,7 @@
 #define MOD_BUCKETS     256
 #define PROC_BUCKETS    256
 #define CACHE_MIN_SLOTS 1024U
-#define CACHE_MAX_SLOTS (1U << 17)    /* ~9 MiB of entries, half of them used at most */
+#define CACHE_MAX_SLOTS (1U << 17)    /* 64 bytes each: 8 MiB, half of them used at most */
 #define MAX_MAPS        16384         /* per process, old mappings kept included */
 #define REFRESH_NS      100000000ULL  /* at most one automatic maps refresh per 100 ms */
 #define REOPEN_NS       1000000000ULL /* retry a file that could not be opened after 1 s */
@@ -56,7 +56,8 @@ struct segment {
 struct symbol {
 	unsigned long long addr; /* Dwfl address */
 	unsigned long long size;
-	const char *name; /* in the ELF string table, lives as long as the Dwfl */
+	unsigned long long limit; /* sizeless: end of its section, where it stops counting */
+	const char *name;         /* in the ELF string table, lives as long as the Dwfl */
 	int rank;
 	int cover; /* sized symbol among [0..this] reaching furthest, -1 if none */
 };
@@ -357,28 +358,42 @@ static int mod_attach_fd(struct symbolizer *s, struct module *m, int fd)
 	return 0;
 }
 
-/* Open the mapped file: through the process's root, checking it is the same inode
- * (it may have been deleted or replaced), else through map_files. */
+/* Open path if it is the regular file with inode ino; -1 otherwise. */
+static int open_same_inode(const char *path, unsigned long long ino)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_ino != ino) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Open the mapped file: through the process's root (a file deleted or replaced since
+ * has another inode there), else through map_files (needs CAP_SYS_ADMIN), else by
+ * its path as we see it (a plain chroot shows host paths in maps). */
 static int mod_open_file(struct symbolizer *s, struct module *m, int pid, const struct mapping *mp)
 {
 	char path[PATH_MAX + 32];
-	struct stat st;
 	int fd = -1;
 
 	m->last_try_ns = now_ns();
 	if (snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->path) < (int)sizeof(path))
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_ino != m->ino)) {
-		close(fd);
-		fd = -1;
-	}
+		fd = open_same_inode(path, m->ino);
 	if (fd < 0) {
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid, mp->start,
 		         mp->end);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	if (fd < 0)
-		return -errno;
+		fd = open_same_inode(m->path, m->ino);
+	if (fd < 0)
+		return -ENOENT;
 	mod_set_root(m, pid);
 	return mod_attach_fd(s, m, fd);
 }
@@ -888,6 +903,22 @@ static int symbol_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* End of the code section holding a sizeless symbol (an assembly label), in Dwfl
+ * addresses. */
+static unsigned long long section_end(Elf *elf, GElf_Word shndx, Dwarf_Addr bias,
+                                      unsigned long long addr)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn;
+
+	scn = elf ? elf_getscn(elf, shndx) : NULL;
+	if (!scn || !gelf_getshdr(scn, &shdr) || shdr.sh_addr + bias > addr)
+		return addr + 1;
+	if (!(shdr.sh_flags & SHF_EXECINSTR))
+		return addr; /* a data label: never a function */
+	return shdr.sh_addr + shdr.sh_size + bias;
+}
+
 /* Collect code symbols (.symtab of the file or of its debug file, else .dynsym, plus
  * .gnu_debugdata: whatever Dwfl found) into a sorted array, one per address. */
 static void load_symbols(struct module *m)
@@ -905,15 +936,19 @@ static void load_symbols(struct module *m)
 		return;
 	for (i = 0; i < n; i++) {
 		const char *name;
+		Dwarf_Addr bias;
 		GElf_Addr addr;
 		GElf_Word shndx;
 		GElf_Sym sym;
+		Elf *elf;
 
-		name = dwfl_module_getsym_info(m->dmod, i, &sym, &addr, &shndx, NULL, NULL);
+		name = dwfl_module_getsym_info(m->dmod, i, &sym, &addr, &shndx, &elf, &bias);
 		if (!is_code_symbol(name, &sym, shndx))
 			continue;
 		v[nr].addr = addr;
 		v[nr].size = sym.st_size;
+		if (!sym.st_size)
+			v[nr].limit = section_end(elf, shndx, bias, addr);
 		v[nr].name = name;
 		v[nr].rank = sym_rank(name, &sym);
 		nr++;
@@ -930,6 +965,10 @@ static void load_symbols(struct module *m)
 		v[n].cover = best;
 		n++;
 	}
+	if (!n) {
+		free(v);
+		return;
+	}
 	m->syms = v;
 	m->nr_syms = n;
 }
@@ -939,8 +978,9 @@ static bool symbol_has(const struct symbol *sym, unsigned long long addr)
 	return sym->size && addr - sym->addr < sym->size;
 }
 
-/* The symbol whose range holds addr; else, like Dwfl, the nearest sizeless label
- * before addr unless a sized symbol already ended between the two. */
+/* The symbol whose range holds addr; else the sizeless label (assembly) right before
+ * addr if it is in the same section. Dwfl would also take an older label across an
+ * unrelated sized symbol: such an answer would be wrong more often than right. */
 static const struct symbol *find_symbol(struct module *m, unsigned long long addr)
 {
 	const struct symbol *sym;
@@ -963,7 +1003,7 @@ static const struct symbol *find_symbol(struct module *m, unsigned long long add
 		return sym;
 	if (sym->cover >= 0 && symbol_has(&m->syms[sym->cover], addr))
 		return &m->syms[sym->cover];
-	return sym->size ? NULL : sym;
+	return !sym->size && addr < sym->limit ? sym : NULL;
 }
 
 /* ---- resolving ---- */

@@ -25,8 +25,9 @@ static int read_line(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* Field 3 of /proc/PID/stat: R, S, D, Z, X, ... ; field 9 the flags. */
-static int read_state(int pid, char *state, unsigned long *flags)
+/* Fields of /proc/PID/stat: 3 the state (R, S, D, Z, X...), 9 the flags, 22 the
+ * start time (tells a reused PID apart). */
+static int read_state(int pid, char *state, unsigned long *flags, unsigned long long *start)
 {
 	char path[64], buf[1024], *p;
 
@@ -34,7 +35,10 @@ static int read_state(int pid, char *state, unsigned long *flags)
 	if (read_line(path, buf, sizeof(buf)))
 		return -1;
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %lu", state, flags) != 2)
+	if (!p || sscanf(p + 2,
+			 "%c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+			 "%*d %*d %llu",
+			 state, flags, start) != 3)
 		return -1;
 	return 0;
 }
@@ -57,7 +61,8 @@ int target_open(struct target *t, int pid, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	if (read_line(path, t->comm, sizeof(t->comm)) || read_state(pid, &state, &flags)) {
+	if (read_line(path, t->comm, sizeof(t->comm)) ||
+	    read_state(pid, &state, &flags, &t->start_time)) {
 		snprintf(err, errlen, "no process with PID %d (cannot read /proc/%d)", pid, pid);
 		return -1;
 	}
@@ -77,8 +82,9 @@ bool target_alive(const struct target *t)
 {
 	char state = 0;
 	unsigned long flags;
+	unsigned long long start;
 
-	if (read_state(t->pid, &state, &flags))
+	if (read_state(t->pid, &state, &flags, &start))
 		return false;
-	return state != 'Z' && state != 'X';
+	return state != 'Z' && state != 'X' && start == t->start_time;
 }

@@ -8,6 +8,7 @@
 struct target {
 	int pid;
 	char comm[32];
+	unsigned long long start_time; /* clock ticks after boot */
 	bool exited;
 };
 

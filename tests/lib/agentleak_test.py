@@ -24,7 +24,7 @@ from report import ReportError, final_section, parse_final, stacks_by_frame0, su
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build")
 AGENTLEAK = os.environ.get("AGENTLEAK", os.path.join(BUILD, "agentleak"))
-WORKLOAD_DIR = os.path.join(BUILD, "tests")
+WORKLOAD_DIR = os.environ.get("AGENTLEAK_WORKLOADS", os.path.join(BUILD, "tests"))
 
 TOP_ARGS = ["-T", "200"]
 READY_TIMEOUT = 10.0     # workload start -> "ready PID"
@@ -207,7 +207,8 @@ def start_workload(argv, env=None, timeout=READY_TIMEOUT):
 
 
 class Run:
-    """What one run_workload_under_agentleak produced."""
+    """What one run_workload_under_agentleak produced, and the problems the
+    checks found in it (see problem() and finish())."""
 
     def __init__(self):
         self.argv = []              # agentleak's command line
@@ -220,6 +221,7 @@ class Run:
         self.exit_delay = None      # seconds from last target exit to agentleak exit
         self.report = None          # parse_final(stdout), or None
         self.report_error = None    # why report is None
+        self.problems = []          # found by the expect_* checks
 
     def details(self):
         """agentleak's stderr and final report, for failure messages."""
@@ -234,7 +236,23 @@ class Run:
         return text
 
     def fail(self, msg):
+        """Stop the test now."""
         raise AssertionError(msg + self.details())
+
+    def problem(self, msg):
+        """Note a failed check; the test goes on and finish() reports them all."""
+        self.problems.append(msg)
+
+    def finish(self):
+        """Last call of a test: the layout checks, then every problem found."""
+        check_layout(self)
+        if not self.problems:
+            return
+        first = self.problems[0].splitlines()[0]
+        if len(self.problems) > 1:
+            first += " (and %d more problems)" % (len(self.problems) - 1)
+        body = "\n".join("* " + p.replace("\n", "\n  ") for p in self.problems)
+        raise AssertionError(first + "\n" + body + self.details())
 
 
 def agentleak_argv(pids, extra_args):
@@ -285,15 +303,17 @@ def as_argv_list(workload_argv, pids):
 
 
 def run_workload_under_agentleak(workload_argv, extra_agentleak_args=(), env=None, pids=1,
-                                 exit_workload=False, timeout=60):
+                                 exit_workload=False, timeout=60, traced_wait=0.0):
     """Run workload(s) under agentleak and return a Run.
 
     workload_argv is one argv (started pids times) or a list of argvs (one
     workload each); every workload gets its own -p. With exit_workload the
     workloads get --exit, and agentleak must finish by itself once they have
     exited; otherwise agentleak gets SIGINT 0.5 s after every workload said
-    "done". Everything is bounded by timeout seconds; on a timeout everything
-    is killed and AssertionError says what was awaited, with agentleak's stderr.
+    "done". traced_wait: seconds to let the workloads run traced before
+    SIGUSR1 (for churn, which works from the start). Everything is bounded by
+    timeout seconds; on a timeout everything is killed and AssertionError says
+    what was awaited, with agentleak's stderr.
     """
     require_agentleak()
     argvs = as_argv_list(workload_argv, pids)
@@ -317,6 +337,7 @@ def run_workload_under_agentleak(workload_argv, extra_agentleak_args=(), env=Non
         proc = subprocess.Popen(run.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                 preexec_fn=die_with_parent)
         wait_for_stderr(proc, err, "tracing", min(deadline, time.monotonic() + TRACING_TIMEOUT))
+        time.sleep(traced_wait)
 
         for w in workloads:
             w.signal(signal.SIGUSR1)
@@ -375,46 +396,46 @@ def numbers_of(report):
     for pid, p in report["processes"].items():
         for key in ("live_bytes", "live_objects", "nstacks", "allocs", "frees"):
             yield "pid %d %s" % (pid, key), p[key]
-        for key, value in (p["losses"] or {}).items():
-            yield "pid %d losses %s" % (pid, key), value
+    for key, value in (report["losses"] or {}).items():
+        yield "losses %s" % key, value
     for s in report["stacks"]:
         for key in ("live_bytes", "live_objects", "allocs", "alloc_bytes", "frees"):
             yield "stack [%d] %s" % (s["rank"], key), s[key]
 
 
+def looks_like_contract_line(line):
+    """An unparsed line that starts like a process, losses, stack or frame
+    line is a contract line with a wrong format (other lines, such as a
+    timestamp, are allowed)."""
+    return re.match(r"^\s*(pid \d|losses:|\[\d+\] |#\d+ )", line) is not None
+
+
+def broken_lines(run):
+    return [line for line in run.report["unparsed"] if looks_like_contract_line(line)]
+
+
 def check_run(run, expect_exited=False):
-    """The common part: exit status 0, a final report that follows the
-    contract, one process line (with losses) per target, no negative numbers,
-    stacks listed by live bytes, and targets that survived the tracing."""
+    """What every test needs before it looks at numbers (stops the test):
+    agentleak exited 0 and printed a final report with a process line for
+    each target; no negative number; no stack of a pid that is not a target;
+    the targets survived the tracing (exit 0 on SIGTERM, or with --exit)."""
     if run.returncode != 0:
         run.fail("agentleak exit status %s, expected 0" % run.returncode)
     if run.report is None:
         run.fail("no final report: %s" % run.report_error)
     rep = run.report
-    if rep["unparsed"]:
-        run.fail("final report lines outside the contract:\n  "
-                 + "\n  ".join(rep["unparsed"][:10]))
     for pid in run.pids:
         if pid not in rep["processes"]:
-            run.fail("no process line for pid %d" % pid)
-        if rep["processes"][pid]["losses"] is None:
-            run.fail("no losses line for pid %d" % pid)
+            broken = broken_lines(run)
+            run.fail("no process line for pid %d%s" % (pid, "; lines that almost follow the "
+                                                       "contract:\n  " + "\n  ".join(broken[:6])
+                                                       if broken else ""))
     for where, value in numbers_of(rep):
         if value < 0 or value >= WRAPPED:
             run.fail("negative number in the report: %s = %d" % (where, value))
     for s in rep["stacks"]:
         if s["pid"] not in run.pids:
             run.fail("stack [%d] of pid %d, which is not a target" % (s["rank"], s["pid"]))
-        if s["live_bytes"] <= 0:
-            run.fail("stack [%d] listed with %d live bytes" % (s["rank"], s["live_bytes"]))
-        if not s["frames"]:
-            run.fail("stack [%d] has no frames" % s["rank"])
-    lives = [s["live_bytes"] for s in rep["stacks"]]
-    if lives != sorted(lives, reverse=True):
-        run.fail("stacks not sorted by live bytes: %s" % lives)
-    ranks = [s["rank"] for s in rep["stacks"]]
-    if ranks != list(range(1, len(ranks) + 1)):
-        run.fail("stack ranks are not 1..N: %s" % ranks)
     for pid, status, errors in zip(run.pids, run.workload_status, run.workload_errors):
         if status != 0:
             run.fail("workload pid %d ended with status %s (expected 0)%s"
@@ -422,6 +443,30 @@ def check_run(run, expect_exited=False):
                         if errors.strip() else ""))
     if not expect_exited and exited_lines(run):
         run.fail("agentleak says a target exited, but none did")
+
+
+def check_layout(run):
+    """The rest of the contract's report layout (soft checks): every line
+    that looks like a contract line parses, one losses line, stacks
+    ranked 1..N by live bytes, each with live bytes > 0 and a frame #0."""
+    rep = run.report
+    broken = broken_lines(run)
+    if broken:
+        run.problem("final report lines that almost follow the contract:\n  "
+                    + "\n  ".join(broken[:10]))
+    if rep["losses"] is None:
+        run.problem("no losses line in the final report")
+    lives = [s["live_bytes"] for s in rep["stacks"]]
+    if lives != sorted(lives, reverse=True):
+        run.problem("stacks not sorted by live bytes: %s" % lives)
+    ranks = [s["rank"] for s in rep["stacks"]]
+    if ranks != list(range(1, len(ranks) + 1)):
+        run.problem("stack ranks are not 1..N: %s" % ranks)
+    for s in rep["stacks"]:
+        if s["live_bytes"] <= 0:
+            run.problem("stack [%d] listed with %d live bytes" % (s["rank"], s["live_bytes"]))
+        if not s["frames"]:
+            run.problem("stack [%d] has no frames" % s["rank"])
 
 
 def exited_lines(run):
@@ -437,11 +482,11 @@ def exited_lines(run):
 def format_stacks(stacks):
     lines = []
     for s in stacks:
-        lines.append("  [%d] pid %d %s: %d B live in %d objects; %d allocs, %d frees"
+        lines.append("[%d] pid %d %s: %d B live in %d objects; %d allocs (%d B), %d frees"
                      % (s["rank"], s["pid"], s["kind"], s["live_bytes"], s["live_objects"],
-                        s["allocs"], s["frees"]))
-        lines += ["      #%d %s" % (i, f) for i, f in enumerate(s["frames"][:4])]
-    return "\n".join(lines) or "  (none)"
+                        s["allocs"], s["alloc_bytes"], s["frees"]))
+        lines += ["    #%d %s" % (i, f) for i, f in enumerate(s["frames"][:4])]
+    return "\n".join(lines) or "(none)"
 
 
 def kind_text(kind):
@@ -450,16 +495,6 @@ def kind_text(kind):
     if isinstance(kind, str):
         return kind
     return " or ".join(kind)
-
-
-def expect_frame0(run, pid, func, live_bytes, live_objects, kind=None):
-    """The stacks of pid with frame #0 in func (and kind) hold exactly
-    live_bytes in live_objects."""
-    got = sum_by_frame0(run.report["stacks"], pid, func, kind)
-    if got != (live_bytes, live_objects):
-        run.fail("pid %d %s (%s): expected %d B live in %d objects, got %d B in %d objects\n%s"
-                 % (pid, func, kind_text(kind), live_bytes, live_objects, got[0], got[1],
-                    stacks_near(run, pid, func)))
 
 
 def stacks_near(run, pid, func):
@@ -472,11 +507,23 @@ def stacks_near(run, pid, func):
             % (pid, func, format_stacks(mine[:12])))
 
 
+def expect_frame0(run, pid, func, live_bytes, live_objects, kind=None):
+    """The stacks of pid with frame #0 in func (and kind) hold exactly
+    live_bytes in live_objects. Returns whether they do."""
+    got = sum_by_frame0(run.report["stacks"], pid, func, kind)
+    if got == (live_bytes, live_objects):
+        return True
+    run.problem("pid %d %s (%s): expected %d B live in %d objects, got %d B in %d objects\n%s"
+                % (pid, func, kind_text(kind), live_bytes, live_objects, got[0], got[1],
+                   stacks_near(run, pid, func)))
+    return False
+
+
 def expect_leak(run, pid, func, kind, live_bytes, live_objects):
     """func leaked exactly this through kind, and nothing through any other
     kind (no double counting of nested allocator calls)."""
-    expect_frame0(run, pid, func, live_bytes, live_objects, kind)
-    expect_frame0(run, pid, func, live_bytes, live_objects, None)
+    if expect_frame0(run, pid, func, live_bytes, live_objects, kind):
+        expect_frame0(run, pid, func, live_bytes, live_objects, None)
 
 
 def expect_nothing_live(run, pid, func):
@@ -486,8 +533,9 @@ def expect_nothing_live(run, pid, func):
 def expect_process_at_least(run, pid, live_bytes, live_objects):
     p = run.report["processes"][pid]
     if p["live_bytes"] < live_bytes or p["live_objects"] < live_objects:
-        run.fail("pid %d summary: %d B live in %d objects, expected at least %d B in %d objects"
-                 % (pid, p["live_bytes"], p["live_objects"], live_bytes, live_objects))
+        run.problem("pid %d summary: %d B live in %d objects, expected at least %d B in %d "
+                    "objects" % (pid, p["live_bytes"], p["live_objects"], live_bytes,
+                                 live_objects))
 
 
 def expect_no_stack_mentions(run, pid, func, kind=None):
@@ -497,8 +545,8 @@ def expect_no_stack_mentions(run, pid, func, kind=None):
         if s["pid"] != pid or (kind is not None and s["kind"] != kind):
             continue
         if any(f.startswith(prefix) for f in s["frames"]):
-            run.fail("pid %d: unexpected %s stack through %s:\n%s"
-                     % (pid, s["kind"], func, format_stacks([s])))
+            run.problem("pid %d: unexpected %s stack through %s:\n%s"
+                        % (pid, s["kind"], func, format_stacks([s])))
 
 
 # ---------------------------------------------------------------------------

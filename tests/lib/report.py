@@ -6,14 +6,16 @@ parse_final(text) reads only what follows the last
     {
       "processes": {pid: {"comm", "flavor", "path", "live_bytes",
                           "live_objects", "nstacks", "allocs", "frees",
-                          "losses": {name: value}}},
+                          "exited"}},
+      "losses": {name: value} or None (one line for all targets),
       "stacks": [{"rank", "pid", "kind", "live_bytes", "live_objects",
                   "allocs", "alloc_bytes", "frees", "frames": [str]}],
       "unparsed": [lines that matched nothing in the contract],
     }
 
 Numbers are parsed with an optional minus sign so that a negative value is
-reported by the tests instead of making the parser fail.
+reported by the tests instead of making the parser fail. A process line ends
+with " (exited)" when that process has exited.
 """
 
 import re
@@ -24,7 +26,8 @@ NUM = r"(-?\d+)"
 
 PROCESS_RE = re.compile(
     r"^pid (\d+) \((.*)\) (\S+) (.+): " + NUM + r" B live in " + NUM
-    + r" objects at " + NUM + r" stacks; " + NUM + r" allocs, " + NUM + r" frees$")
+    + r" objects at " + NUM + r" stacks; " + NUM + r" allocs, " + NUM + r" frees"
+    + r"( \(exited\))?$")
 
 LOSSES_RE = re.compile(r"^losses: (.*)$")
 LOSS_ITEM_RE = re.compile(r"^([a-z][a-z0-9-]*) " + NUM + r"$")
@@ -73,7 +76,7 @@ def parse_process(m):
         "nstacks": int(m.group(7)),
         "allocs": int(m.group(8)),
         "frees": int(m.group(9)),
-        "losses": None,
+        "exited": m.group(10) is not None,
     }
 
 
@@ -96,19 +99,19 @@ def parse_final(stdout_text):
     processes = {}
     stacks = []
     unparsed = []
-    last_proc = None
+    losses = None
     for raw in final_section(stdout_text):
         line = raw.strip()
         if not line:
             continue
         m = PROCESS_RE.match(line)
         if m:
-            last_proc = parse_process(m)
-            processes[last_proc["pid"]] = last_proc
+            proc = parse_process(m)
+            processes[proc["pid"]] = proc
             continue
         m = LOSSES_RE.match(line)
-        if m and last_proc is not None and last_proc["losses"] is None:
-            last_proc["losses"] = parse_losses(m.group(1))
+        if m and losses is None:
+            losses = parse_losses(m.group(1))
             continue
         m = STACK_RE.match(line)
         if m:
@@ -119,7 +122,8 @@ def parse_final(stdout_text):
             stacks[-1]["frames"].append(m.group(2))
             continue
         unparsed.append(raw)
-    return {"processes": processes, "stacks": stacks, "unparsed": unparsed}
+    return {"processes": processes, "losses": losses, "stacks": stacks,
+            "unparsed": unparsed}
 
 
 def frame0(stack):

@@ -94,9 +94,12 @@ static __attribute__((noinline)) void marker_func(void)
 
 static __attribute__((noinline)) void label_func(void)
 {
+	void *pc;
+
 here:
 	label_line = __LINE__;
-	label_addr = (unsigned long long)(uintptr_t) && here;
+	pc = &&here;
+	label_addr = (unsigned long long)(uintptr_t)pc;
 }
 
 static unsigned long long fn_addr(void (*fn)(void))
@@ -186,7 +189,7 @@ static int copy_self(char *copy, size_t size, const char *tag)
 /* Move the debug info of copy to copy.debug, strip copy (.symtab too) and link the two. */
 static int split_debuginfo(const char *copy, char *debug, size_t size)
 {
-	char cmd[3 * PATH_MAX + 256];
+	char cmd[4 * PATH_MAX + 1024];
 
 	snprintf(debug, size, "%s.debug", copy);
 	snprintf(cmd, sizeof(cmd),

@@ -12,8 +12,8 @@
  * Live after the phase (frame #0 = the leak_* function):
  *   leak_malloc          10 x malloc(1000)            10000 B  (or --count x --size)
  *   leak_calloc          11 x calloc(10, 100)         11000 B
- *   leak_realloc         12 x realloc(NULL, 1200)     14400 B
- *   leak_reallocarray    13 x reallocarray(NULL, 5, 256) 16640 B
+ *   leak_realloc         12 x realloc(wl_null, 1200)     14400 B
+ *   leak_reallocarray    13 x reallocarray(wl_null, 5, 256) 16640 B
  *   leak_posix_memalign  14 x posix_memalign(64, 512)  7168 B
  *   leak_aligned_alloc   15 x aligned_alloc(256, 1024) 15360 B
  *   leak_memalign        16 x memalign(128, 768)      12288 B
@@ -71,7 +71,7 @@ WL_NOINLINE void leak_realloc(void)
 	int i;
 
 	for (i = 0; i < 12; i++) {
-		g_realloc[i] = realloc(NULL, 1200);
+		g_realloc[i] = realloc(wl_null, 1200);
 		check(g_realloc[i], "realloc failed");
 	}
 }
@@ -81,7 +81,7 @@ WL_NOINLINE void leak_reallocarray(void)
 	int i;
 
 	for (i = 0; i < 13; i++) {
-		g_reallocarray[i] = reallocarray(NULL, 5, 256);
+		g_reallocarray[i] = reallocarray(wl_null, 5, 256);
 		check(g_reallocarray[i], "reallocarray failed");
 	}
 }

@@ -61,7 +61,7 @@ WL_NOINLINE void realloc_null(void)
 	int i;
 
 	for (i = 0; i < 7; i++) {
-		g_realloc_null[i] = realloc(NULL, 700);
+		g_realloc_null[i] = realloc(wl_null, 700);
 		if (!g_realloc_null[i])
 			wl_fail("realloc(NULL, 700) failed");
 	}

@@ -12,7 +12,6 @@
 #define WORKLOAD_H
 
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,9 @@
 /* For the functions whose name must be frame #0 of a stack: never inlined,
  * cloned (foo.constprop.0) or merged with an identical function. */
 #define WL_NOINLINE __attribute__((noinline, noipa))
+
+/* A NULL the compiler cannot see: gcc turns realloc(NULL, n) into malloc(n). */
+static void *volatile wl_null;
 
 struct wl_opts {
 	int exit_after;   /* --exit */
