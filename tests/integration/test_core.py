@@ -232,3 +232,26 @@ def test_target_exits():
             run.problem("frame #0 not symbolized after the target exited:\n%s"
                         % format_stacks([s]))
     run.finish()
+
+
+def test_alloc_map_full_is_counted():
+    """A live-block map too small for the leak: every block that does not fit is
+    counted as alloc-map-full, and live + lost adds up to what was allocated."""
+    count, size, cap = 3000, 16, 1024
+    run = run_workload_under_agentleak(
+        [workload("alloc_funcs"), "--only", "malloc", "--count", str(count), "--size",
+         str(size)], extra_agentleak_args=["--max-allocs", str(cap)])
+    check_run(run)
+    pid = run.pids[0]
+    stacks = stacks_by_frame0(run.report["stacks"], pid, "leak_malloc")
+    allocs = sum(s["allocs"] for s in stacks)
+    live = sum(s["live_objects"] for s in stacks)
+    lost = run.report["losses"]["alloc-map-full"]
+    if allocs != count:
+        run.problem("leak_malloc: %d allocs counted, expected %d" % (allocs, count))
+    if live > cap or live + lost < count:
+        run.problem("live %d (map of %d) + alloc-map-full %d should cover the %d blocks"
+                    % (live, cap, lost, count))
+    if lost < count - cap:
+        run.problem("alloc-map-full %d, expected at least %d" % (lost, count - cap))
+    run.finish()
