@@ -21,11 +21,11 @@
 
 #define MAP_ANONYMOUS 0x20
 #define PAGE_SIZE     4096ULL
-#define NR_MMAP	      9
+#define NR_MMAP       9
 #define NR_MUNMAP     11
 #define NR_MREMAP     25
-#define EEXIST	      17
-#define ENOMEM	      12
+#define EEXIST        17
+#define ENOMEM        12
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -151,7 +151,7 @@ static __always_inline void forget_block(__u32 tgid, __u64 addr)
 }
 
 static __always_inline void record_block(__u32 tgid, __u64 addr, __u64 size,
-					 struct al_stack_key *stack)
+                                         struct al_stack_key *stack)
 {
 	struct al_alloc_key k = {.addr = addr, .tgid = tgid};
 	struct al_alloc_val v = {.size = size, .stack = *stack};
@@ -350,7 +350,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		ev.stack.stackid = take_stack(ctx);
 		/* glibc's mmap() is a leaf wrapper: [sp] returns into its caller. */
 		bpf_probe_read_user(&ev.stack.caller, sizeof(ev.stack.caller),
-				    (void *)BPF_CORE_READ(regs, sp));
+		                    (void *)BPF_CORE_READ(regs, sp));
 	} else if (id == NR_MUNMAP) {
 		ev.type = AL_EV_MUNMAP;
 	} else {

@@ -28,7 +28,7 @@
 
 #include "allocator.h"
 
-#define HEAD_INSNS     8         /* instructions searched for an emulated one */
+#define HEAD_INSNS     12
 #define MAX_FUNC_BYTES (1 << 20) /* bytes of a function disassembled */
 #define NOSIZE_BYTES   64        /* bytes read for a symbol of unknown size */
 
@@ -138,13 +138,20 @@ static int insn_emulated(const uint8_t *b, size_t n)
 	return 0;
 }
 
-static int reg_is_arg(uint16_t r)
+static int reg_is_rdi(uint16_t r)
 {
+	return r == X86_REG_RDI || r == X86_REG_EDI || r == X86_REG_DI || r == X86_REG_DIL;
+}
+
+/* The registers a probe of this kind reads: free only needs its pointer (rdi);
+ * the others may read up to three arguments (rdi, rsi, rdx) - rcx is kept too. */
+static int reg_is_arg(enum al_kind kind, uint16_t r)
+{
+	if (reg_is_rdi(r))
+		return 1;
+	if (kind == AL_FREE)
+		return 0;
 	switch (r) {
-	case X86_REG_RDI:
-	case X86_REG_EDI:
-	case X86_REG_DI:
-	case X86_REG_DIL:
 	case X86_REG_RSI:
 	case X86_REG_ESI:
 	case X86_REG_SI:
@@ -272,7 +279,7 @@ static int insn_bad_mem_write(const cs_insn *in)
 
 /* May an entry probe be moved past this instruction? On success *push gets
  * the bytes it pushes on the stack (8 for a push, else 0). */
-static int insn_passable(csh cs, const cs_insn *in, int *push)
+static int insn_passable(csh cs, const cs_insn *in, enum al_kind kind, int *push)
 {
 	cs_regs rd, wr;
 	uint8_t nrd, nwr, i;
@@ -286,7 +293,7 @@ static int insn_passable(csh cs, const cs_insn *in, int *push)
 	if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr))
 		return 0;
 	for (i = 0; i < nwr; i++) {
-		if (reg_is_arg(wr[i]))
+		if (reg_is_arg(kind, wr[i]))
 			return 0;
 		if (reg_is_sp(wr[i]) && !is_push)
 			return 0;
@@ -357,8 +364,8 @@ static int branch_lands_in(csh cs, const uint8_t *code, size_t len, uint64_t bas
 
 /* Walk the first HEAD_INSNS instructions; return the offset (from code) of
  * the first emulated one reachable past passable instructions, or -1. */
-static long find_emulated(csh cs, const uint8_t *code, size_t len, uint64_t base, int *sp_adjust,
-                          char *text, size_t textlen)
+static long find_emulated(csh cs, const uint8_t *code, size_t len, uint64_t base, enum al_kind kind,
+                          int *sp_adjust, char *text, size_t textlen)
 {
 	const uint8_t *p = code;
 	size_t n = len;
@@ -380,7 +387,7 @@ static long find_emulated(csh cs, const uint8_t *code, size_t len, uint64_t base
 			*sp_adjust = sp;
 			break;
 		}
-		if (!insn_passable(cs, in, &push))
+		if (!insn_passable(cs, in, kind, &push))
 			break;
 		sp += push;
 	}
@@ -424,7 +431,7 @@ static int place(csh cs, const uint8_t *code, size_t len, uint64_t func_off, str
 	err = place_at_entry(cs, code, len, func_off, site);
 	if (err || site->emulated || !may_move)
 		return err;
-	off = find_emulated(cs, code, len, func_off, &sp, text, sizeof(text));
+	off = find_emulated(cs, code, len, func_off, site->kind, &sp, text, sizeof(text));
 	if (off <= 0)
 		return 0;
 	if (branch_lands_in(cs, code, len, func_off, func_off, func_off + off))

@@ -74,7 +74,7 @@ struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t e
 	e = agentleak_bpf__load(a->skel);
 	if (e) {
 		snprintf(err, errlen, "cannot load the BPF programs: %s%s", strerror(-e),
-			 e == -EPERM ? " (need root or CAP_BPF+CAP_PERFMON)" : "");
+		         e == -EPERM ? " (need root or CAP_BPF+CAP_PERFMON)" : "");
 		goto fail;
 	}
 	return a;
@@ -84,8 +84,8 @@ fail:
 }
 
 static int probe(struct attacher *a, struct bpf_program *prog, int pid, const char *path,
-		 unsigned long long off, bool retprobe, unsigned long long cookie, char *err,
-		 size_t errlen)
+                 unsigned long long off, bool retprobe, unsigned long long cookie, char *err,
+                 size_t errlen)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = retprobe, .bpf_cookie = cookie);
 	struct bpf_link *l;
@@ -93,7 +93,7 @@ static int probe(struct attacher *a, struct bpf_program *prog, int pid, const ch
 	l = bpf_program__attach_uprobe_opts(prog, pid, path, off, &uo);
 	if (!l) {
 		snprintf(err, errlen, "cannot attach %s to %s+0x%llx in PID %d: %s",
-			 retprobe ? "uretprobe" : "uprobe", path, off, pid, strerror(errno));
+		         retprobe ? "uretprobe" : "uprobe", path, off, pid, strerror(errno));
 		return -1;
 	}
 	return keep_link(a, l);
@@ -111,7 +111,7 @@ static bool seen_before(const struct al_allocator *al, int i)
 }
 
 int attach_process(struct attacher *a, int pid, const struct al_allocator *al, int *nprobes,
-		   char *err, size_t errlen)
+                   char *err, size_t errlen)
 {
 	struct agentleak_bpf *s = a->skel;
 	__u32 key = pid;
@@ -133,24 +133,24 @@ int attach_process(struct attacher *a, int pid, const struct al_allocator *al, i
 				continue;
 			if (pass == 0)
 				r = probe(a, s->progs.free_enter, pid, al->path, site->probe_off,
-					  false, 0, err, errlen);
+				          false, 0, err, errlen);
 			else if (pass == 1)
 				r = probe(a, s->progs.alloc_return, pid, al->path, site->file_off,
-					  true, 0, err, errlen);
+				          true, 0, err, errlen);
 			else
 				r = probe(a, s->progs.alloc_enter, pid, al->path, site->file_off,
-					  false, site->kind, err, errlen);
+				          false, site->kind, err, errlen);
 			if (r)
 				return -1;
 			n++;
 			if (a->verbose)
 				fprintf(stderr, "agentleak: pid %d: %s %s at +0x%llx (%s, %s)\n",
-					pid, pass == 1 ? "uretprobe" : "uprobe", site->name,
-					(pass == 0 ? site->probe_off : site->file_off) -
-						site->file_off,
-					pass == 0 ? site->insn : "entry",
-					pass == 0 ? (site->emulated ? "emulated" : "single-stepped")
-						  : "shared with return probe");
+				        pid, pass == 1 ? "uretprobe" : "uprobe", site->name,
+				        (pass == 0 ? site->probe_off : site->file_off) -
+				            site->file_off,
+				        pass == 0 ? site->insn : "entry",
+				        pass == 0 ? (site->emulated ? "emulated" : "single-stepped")
+				                  : "shared with return probe");
 		}
 	}
 	*nprobes = n;
@@ -166,7 +166,7 @@ int attach_syscalls(struct attacher *a, char *err, size_t errlen)
 	l = bpf_program__attach(a->skel->progs.sys_exit);
 	if (!l) {
 		snprintf(err, errlen, "cannot attach to the sys_exit tracepoint: %s",
-			 strerror(errno));
+		         strerror(errno));
 		return -1;
 	}
 	a->skel->links.sys_exit = l;

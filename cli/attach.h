@@ -25,7 +25,7 @@ struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t e
 /* Attach the allocator probes for one process: free first, then the return probes, then
  * the entries, so no block is seen allocated whose free could be missed. */
 int attach_process(struct attacher *a, int pid, const struct al_allocator *al, int *nprobes,
-		   char *err, size_t errlen);
+                   char *err, size_t errlen);
 /* Follow mmap/munmap/mremap of the targets; call after every attach_process. */
 int attach_syscalls(struct attacher *a, char *err, size_t errlen);
 int attach_map_fd(struct attacher *a, enum attach_map which);

@@ -27,7 +27,7 @@
 #include "target.h"
 
 #define MAX_TARGETS 64
-#define VERSION	    "0.1.0"
+#define VERSION     "0.1.0"
 
 static struct env {
 	int pids[MAX_TARGETS];
@@ -41,62 +41,57 @@ static struct env {
 	unsigned int max_stacks;
 	bool verbose;
 } env = {
-	.interval = 5,
-	.top = 10,
-	.stack_depth = 12,
-	.max_allocs = 1 << 20,
-	.max_stacks = 16384,
+    .interval = 5,
+    .top = 10,
+    .stack_depth = 12,
+    .max_allocs = 1 << 20,
+    .max_stacks = 16384,
 };
 
 static volatile sig_atomic_t stop_signal;
 
 static const char usage[] =
-	"Usage: agentleak -p PID [-p PID ...] [OPTIONS] [INTERVAL [COUNT]]\n"
-	"\n"
-	"Trace the allocator of running processes and show, every INTERVAL seconds\n"
-	"(default 5), the stacks holding the most live memory: allocated and not yet\n"
-	"freed since agentleak attached. Nothing is restarted or instrumented; uprobes\n"
-	"on the malloc family of the process's real allocator (glibc, jemalloc,\n"
-	"tcmalloc, or one linked into the program) and the mmap/munmap/mremap syscalls.\n"
-	"Stop with Ctrl-C or SIGTERM: a final report is printed and agentleak exits 0.\n"
-	"\n"
-	"Options:\n"
-	"  -p, --pid PID          trace this process (repeat for several, up to 64)\n"
-	"  -T, --top N            stacks shown per report (default 10)\n"
-	"  -d, --duration SECS    stop after SECS seconds (default: until Ctrl-C)\n"
-	"      --stack-depth N    frames printed per stack (default 12)\n"
-	"      --max-allocs N     live blocks tracked, all targets (default 1048576)\n"
-	"      --max-stacks N     distinct stacks tracked (default 16384)\n"
-	"  -v, --verbose          show probe placement and libbpf messages\n"
-	"  -h, --help             this help\n"
-	"  -V, --version          print the version\n"
-	"\n"
-	"Reading the report:\n"
-	"  [1] pid 1234 malloc: 40960 B live in 10 objects; 10 allocs (40960 B), 0 frees\n"
-	"      #0 leak+0x1a (server.c:23)     <- the caller of malloc (exact)\n"
-	"      #1 handle+0x55 (server.c:80)   <- frame pointer walk (needs -fno-omit-frame-pointer)\n"
-	"  'losses' counts what could not be tracked: a full map, a stack that could not be\n"
-	"  taken, frees of blocks allocated before attach (unknown-frees), lost events.\n"
-	"\n"
-	"Examples:\n"
-	"  sudo agentleak -p $(pgrep -n myservice)          report every 5 s until Ctrl-C\n"
-	"  sudo agentleak -p 1234 -p 5678 -T 20 10 6          every 10 s, 6 reports, 20 stacks\n"
-	"  sudo agentleak -p 1234 -d 60 > leak-report.txt     one minute, then the final report\n"
-	"\n"
-	"Needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE (CAP_SYS_ADMIN on older kernels).\n"
-	"See agentleak(8).\n";
+    "Usage: agentleak -p PID [-p PID ...] [OPTIONS] [INTERVAL [COUNT]]\n"
+    "\n"
+    "Trace the allocator of running processes and show, every INTERVAL seconds\n"
+    "(default 5), the stacks holding the most live memory: allocated and not yet\n"
+    "freed since agentleak attached. Nothing is restarted or instrumented; uprobes\n"
+    "on the malloc family of the process's real allocator (glibc, jemalloc,\n"
+    "tcmalloc, or one linked into the program) and the mmap/munmap/mremap syscalls.\n"
+    "Stop with Ctrl-C or SIGTERM: a final report is printed and agentleak exits 0.\n"
+    "\n"
+    "Options:\n"
+    "  -p, --pid PID          trace this process (repeat for several, up to 64)\n"
+    "  -T, --top N            stacks shown per report (default 10)\n"
+    "  -d, --duration SECS    stop after SECS seconds (default: until Ctrl-C)\n"
+    "      --stack-depth N    frames printed per stack (default 12)\n"
+    "      --max-allocs N     live blocks tracked, all targets (default 1048576)\n"
+    "      --max-stacks N     distinct stacks tracked (default 16384)\n"
+    "  -v, --verbose          show probe placement and libbpf messages\n"
+    "  -h, --help             this help\n"
+    "  -V, --version          print the version\n"
+    "\n"
+    "Reading the report:\n"
+    "  [1] pid 1234 malloc: 40960 B live in 10 objects; 10 allocs (40960 B), 0 frees\n"
+    "      #0 leak+0x1a (server.c:23)     <- the caller of malloc (exact)\n"
+    "      #1 handle+0x55 (server.c:80)   <- frame pointer walk (needs -fno-omit-frame-pointer)\n"
+    "  'losses' counts what could not be tracked: a full map, a stack that could not be\n"
+    "  taken, frees of blocks allocated before attach (unknown-frees), lost events.\n"
+    "\n"
+    "Examples:\n"
+    "  sudo agentleak -p $(pgrep -n myservice)          report every 5 s until Ctrl-C\n"
+    "  sudo agentleak -p 1234 -p 5678 -T 20 10 6          every 10 s, 6 reports, 20 stacks\n"
+    "  sudo agentleak -p 1234 -d 60 > leak-report.txt     one minute, then the final report\n"
+    "\n"
+    "Needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE (CAP_SYS_ADMIN on older kernels).\n"
+    "See agentleak(8).\n";
 
 static const struct option long_opts[] = {
-	{"pid", required_argument, NULL, 'p'},
-	{"top", required_argument, NULL, 'T'},
-	{"duration", required_argument, NULL, 'd'},
-	{"stack-depth", required_argument, NULL, 1},
-	{"max-allocs", required_argument, NULL, 2},
-	{"max-stacks", required_argument, NULL, 3},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{},
+    {"pid", required_argument, NULL, 'p'},      {"top", required_argument, NULL, 'T'},
+    {"duration", required_argument, NULL, 'd'}, {"stack-depth", required_argument, NULL, 1},
+    {"max-allocs", required_argument, NULL, 2}, {"max-stacks", required_argument, NULL, 3},
+    {"verbose", no_argument, NULL, 'v'},        {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},        {},
 };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -157,7 +152,8 @@ static void parse_args(int argc, char **argv)
 			env.duration = parse_seconds(optarg, "--duration");
 			break;
 		case 1:
-			env.stack_depth = parse_long(optarg, "--stack-depth", 1, AL_MAX_STACK_DEPTH);
+			env.stack_depth =
+			    parse_long(optarg, "--stack-depth", 1, AL_MAX_STACK_DEPTH);
 			break;
 		case 2:
 			env.max_allocs = parse_long(optarg, "--max-allocs", 1024, 1 << 26);
@@ -259,8 +255,7 @@ static bool check_targets(struct sampler *s)
 		}
 		targets[i].exited = true;
 		sampler_forget(s, targets[i].pid);
-		fprintf(stderr, "agentleak: pid %d (%s) exited\n", targets[i].pid,
-			targets[i].comm);
+		fprintf(stderr, "agentleak: pid %d (%s) exited\n", targets[i].pid, targets[i].comm);
 	}
 	return alive == 0;
 }
@@ -310,8 +305,8 @@ int main(int argc, char **argv)
 		if (attach_process(att, env.pids[i], &allocators[i], &n, err, sizeof(err)))
 			die("%s", err);
 		fprintf(stderr, "agentleak: attached to pid %d (%s): %s %s, %d probes\n",
-			env.pids[i], targets[i].comm, allocators[i].flavor,
-			allocators[i].target_path, n);
+		        env.pids[i], targets[i].comm, allocators[i].flavor,
+		        allocators[i].target_path, n);
 	}
 	if (attach_syscalls(att, err, sizeof(err)))
 		die("%s", err);
@@ -322,12 +317,12 @@ int main(int argc, char **argv)
 	fprintf(stderr, "agentleak: tracing %d process(es); Ctrl-C to stop\n", env.npids);
 
 	rc = (struct report_ctx){.out = stdout,
-				 .targets = rtargets,
-				 .ntargets = env.npids,
-				 .sym = sym,
-				 .sampler = smpl,
-				 .top = env.top,
-				 .max_depth = env.stack_depth};
+	                         .targets = rtargets,
+	                         .ntargets = env.npids,
+	                         .sym = sym,
+	                         .sampler = smpl,
+	                         .top = env.top,
+	                         .max_depth = env.stack_depth};
 	start = now_seconds();
 	next_report = start + env.interval;
 	while (!stop_signal) {

@@ -162,7 +162,7 @@ int regions_unmap(struct regions *r, __u32 tgid, __u64 addr, __u64 len)
 }
 
 int regions_remap(struct regions *r, __u32 tgid, __u64 old, __u64 oldlen, __u64 new_addr,
-		  __u64 newlen)
+                  __u64 newlen)
 {
 	int owner;
 

@@ -23,7 +23,7 @@ void regions_free(struct regions *r);
 int regions_map(struct regions *r, __u64 addr, __u64 len, const struct al_stack_key *key);
 int regions_unmap(struct regions *r, __u32 tgid, __u64 addr, __u64 len);
 int regions_remap(struct regions *r, __u32 tgid, __u64 old, __u64 oldlen, __u64 new_addr,
-		  __u64 newlen);
+                  __u64 newlen);
 /* Drop every range of a process (it exited) but keep its owners' totals. */
 void regions_forget(struct regions *r, __u32 tgid);
 /* Owners with their current totals; valid until the next call that changes r. */

@@ -11,17 +11,17 @@
 #include "report.h"
 
 static const char *const kind_names[AL_KIND_MAX] = {
-	[AL_MALLOC] = "malloc",
-	[AL_CALLOC] = "calloc",
-	[AL_REALLOC] = "realloc",
-	[AL_REALLOCARRAY] = "reallocarray",
-	[AL_POSIX_MEMALIGN] = "posix_memalign",
-	[AL_ALIGNED_ALLOC] = "aligned_alloc",
-	[AL_MEMALIGN] = "memalign",
-	[AL_VALLOC] = "valloc",
-	[AL_PVALLOC] = "pvalloc",
-	[AL_FREE] = "free",
-	[AL_MMAP] = "mmap",
+    [AL_MALLOC] = "malloc",
+    [AL_CALLOC] = "calloc",
+    [AL_REALLOC] = "realloc",
+    [AL_REALLOCARRAY] = "reallocarray",
+    [AL_POSIX_MEMALIGN] = "posix_memalign",
+    [AL_ALIGNED_ALLOC] = "aligned_alloc",
+    [AL_MEMALIGN] = "memalign",
+    [AL_VALLOC] = "valloc",
+    [AL_PVALLOC] = "pvalloc",
+    [AL_FREE] = "free",
+    [AL_MMAP] = "mmap",
 };
 
 const char *al_kind_name(unsigned int kind)
@@ -42,7 +42,7 @@ static int by_live_bytes(const void *a, const void *b)
 }
 
 static void print_process(const struct report_ctx *ctx, const struct report_target *rt,
-			  const struct sample *smp)
+                          const struct sample *smp)
 {
 	unsigned long long bytes = 0, objs = 0, allocs = 0, frees = 0;
 	int i, nstacks = 0;
@@ -61,25 +61,24 @@ static void print_process(const struct report_ctx *ctx, const struct report_targ
 		nstacks++;
 	}
 	fprintf(ctx->out,
-		"pid %d (%s) %s %s: %llu B live in %llu objects at %d stacks; %llu allocs, "
-		"%llu frees%s\n",
-		rt->t->pid, rt->t->comm, rt->al->flavor, rt->al->target_path, bytes, objs, nstacks,
-		allocs, frees, rt->t->exited ? " (exited)" : "");
+	        "pid %d (%s) %s %s: %llu B live in %llu objects at %d stacks; %llu allocs, "
+	        "%llu frees%s\n",
+	        rt->t->pid, rt->t->comm, rt->al->flavor, rt->al->target_path, bytes, objs, nstacks,
+	        allocs, frees, rt->t->exited ? " (exited)" : "");
 }
 
 static void print_losses(const struct report_ctx *ctx, const struct sample *smp)
 {
 	const __u64 *c = smp->counters;
 
-	fprintf(ctx->out,
-		"losses: alloc-map-full %llu, stats-map-full %llu, stack-map-full %llu, "
-		"stack-collisions %llu, unknown-frees %llu, inflight-full %llu, events-lost %llu\n",
-		(unsigned long long)c[AL_C_ALLOC_MAP_FULL],
-		(unsigned long long)c[AL_C_STATS_MAP_FULL],
-		(unsigned long long)c[AL_C_STACK_MAP_FULL],
-		(unsigned long long)c[AL_C_STACK_COLLIDED],
-		(unsigned long long)c[AL_C_UNKNOWN_FREES],
-		(unsigned long long)c[AL_C_INFLIGHT_FULL], (unsigned long long)c[AL_C_EVENTS_LOST]);
+	fprintf(
+	    ctx->out,
+	    "losses: alloc-map-full %llu, stats-map-full %llu, stack-map-full %llu, "
+	    "stack-collisions %llu, unknown-frees %llu, inflight-full %llu, events-lost %llu\n",
+	    (unsigned long long)c[AL_C_ALLOC_MAP_FULL], (unsigned long long)c[AL_C_STATS_MAP_FULL],
+	    (unsigned long long)c[AL_C_STACK_MAP_FULL], (unsigned long long)c[AL_C_STACK_COLLIDED],
+	    (unsigned long long)c[AL_C_UNKNOWN_FREES], (unsigned long long)c[AL_C_INFLIGHT_FULL],
+	    (unsigned long long)c[AL_C_EVENTS_LOST]);
 }
 
 static void print_frame(const struct report_ctx *ctx, int pid, int i, unsigned long long ip)
@@ -98,11 +97,11 @@ static void print_stack(const struct report_ctx *ctx, int rank, const struct sam
 	int i, n, shown = 0;
 
 	fprintf(ctx->out,
-		"[%d] pid %u %s: %llu B live in %llu objects; %llu allocs (%llu B), %llu frees "
-		"since attach\n",
-		rank, r->key.tgid, al_kind_name(r->key.kind), (unsigned long long)r->st.live_bytes,
-		(unsigned long long)r->st.live_objects, (unsigned long long)r->st.allocs,
-		(unsigned long long)r->st.alloc_bytes, (unsigned long long)r->st.frees);
+	        "[%d] pid %u %s: %llu B live in %llu objects; %llu allocs (%llu B), %llu frees "
+	        "since attach\n",
+	        rank, r->key.tgid, al_kind_name(r->key.kind), (unsigned long long)r->st.live_bytes,
+	        (unsigned long long)r->st.live_objects, (unsigned long long)r->st.allocs,
+	        (unsigned long long)r->st.alloc_bytes, (unsigned long long)r->st.frees);
 	print_frame(ctx, r->key.tgid, shown++, r->key.caller);
 	/* Frame 0 of the kernel's stack is the allocator (or mmap wrapper) itself. */
 	n = sampler_stack(ctx->sampler, r->key.stackid, ips, AL_MAX_STACK_DEPTH);

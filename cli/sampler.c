@@ -43,7 +43,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	case AL_EV_MREMAP:
 		r = regions_remap(s->regions, ev->tgid, ev->addr, ev->len, ev->new_addr,
-				  ev->new_len);
+		                  ev->new_len);
 		break;
 	}
 	if (r)
@@ -90,7 +90,7 @@ int sampler_poll(struct sampler *s, int timeout_ms)
 }
 
 static int add_row(struct sample *out, const struct al_stack_key *k,
-		   const struct al_stack_stats *st)
+                   const struct al_stack_stats *st)
 {
 	if (out->n == out->cap) {
 		int cap = out->cap ? out->cap * 2 : 256;

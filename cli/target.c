@@ -36,9 +36,9 @@ static int read_state(int pid, char *state, unsigned long *flags, unsigned long 
 		return -1;
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 2,
-			 "%c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-			 "%*d %*d %llu",
-			 state, flags, start) != 3)
+	                 "%c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+	                 "%*d %*d %llu",
+	                 state, flags, start) != 3)
 		return -1;
 	return 0;
 }
@@ -67,8 +67,9 @@ int target_open(struct target *t, int pid, char *err, size_t errlen)
 		return -1;
 	}
 	if (flags & PF_KTHREAD) {
-		snprintf(err, errlen, "PID %d (%s) is a kernel thread: it has no user memory to trace",
-			 pid, t->comm);
+		snprintf(err, errlen,
+		         "PID %d (%s) is a kernel thread: it has no user memory to trace", pid,
+		         t->comm);
 		return -1;
 	}
 	if (state == 'Z' || state == 'X') {

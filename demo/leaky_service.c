@@ -62,8 +62,8 @@ static __attribute__((noinline)) size_t render_answer(char *out, size_t len)
 		return 0;
 	memset(scratch, 'x', 16384);
 	n = (size_t)snprintf(out, len,
-			     "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nrequest %lu ok\n",
-			     requests);
+	                     "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nrequest %lu ok\n",
+	                     requests);
 	free(scratch);
 	return n < len ? n : len - 1;
 }

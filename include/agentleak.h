@@ -30,17 +30,17 @@ enum al_kind {
 
 /* Counters of what happened and, above all, of what was lost. */
 enum al_counter {
-	AL_C_ALLOC_CALLS,     /* allocation calls seen (entry) */
-	AL_C_FREE_CALLS,      /* free calls seen */
-	AL_C_NESTED,          /* allocator calls made inside another one */
-	AL_C_ALLOC_MAP_FULL,  /* a live block could not be recorded */
-	AL_C_STATS_MAP_FULL,  /* a new stack could not get counters */
-	AL_C_STACK_MAP_FULL,  /* bpf_get_stackid: no room */
-	AL_C_STACK_COLLIDED,  /* bpf_get_stackid: hash bucket taken */
-	AL_C_UNKNOWN_FREES,   /* free of a block not seen allocated */
-	AL_C_INFLIGHT_FULL,   /* per-thread call state could not be kept */
-	AL_C_EVENTS_LOST,     /* mmap events dropped: ring buffer full */
-	AL_C_FAILED_ALLOCS,   /* allocator returned NULL / error */
+	AL_C_ALLOC_CALLS,    /* allocation calls seen (entry) */
+	AL_C_FREE_CALLS,     /* free calls seen */
+	AL_C_NESTED,         /* allocator calls made inside another one */
+	AL_C_ALLOC_MAP_FULL, /* a live block could not be recorded */
+	AL_C_STATS_MAP_FULL, /* a new stack could not get counters */
+	AL_C_STACK_MAP_FULL, /* bpf_get_stackid: no room */
+	AL_C_STACK_COLLIDED, /* bpf_get_stackid: hash bucket taken */
+	AL_C_UNKNOWN_FREES,  /* free of a block not seen allocated */
+	AL_C_INFLIGHT_FULL,  /* per-thread call state could not be kept */
+	AL_C_EVENTS_LOST,    /* mmap events dropped: ring buffer full */
+	AL_C_FAILED_ALLOCS,  /* allocator returned NULL / error */
 	AL_C_MAX,
 };
 
@@ -86,10 +86,10 @@ enum al_event_type {
 struct al_event {
 	__u32 type;
 	__u32 tgid;
-	__u64 addr;     /* mmap: result; munmap/mremap: old address */
-	__u64 len;      /* mmap/munmap length; mremap: old length */
-	__u64 new_addr; /* mremap only */
-	__u64 new_len;  /* mremap only */
+	__u64 addr;                /* mmap: result; munmap/mremap: old address */
+	__u64 len;                 /* mmap/munmap length; mremap: old length */
+	__u64 new_addr;            /* mremap only */
+	__u64 new_len;             /* mremap only */
 	struct al_stack_key stack; /* mmap only */
 };
 

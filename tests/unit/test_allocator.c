@@ -123,9 +123,11 @@ static void test_placement(void)
 	/* mov %rax,0x8(%rsp) (may overwrite the return address); je */
 	static const unsigned char t[] = {0x48, 0x89, 0x44, 0x24, 0x08, 0x74, 0x10};
 	/* eight passable instructions, the emulated one is the ninth */
-	static const unsigned char u[] = {0x48, 0x85, 0xff, 0x48, 0x85, 0xff, 0x48, 0x85, 0xff,
-	                                  0x48, 0x85, 0xff, 0x48, 0x85, 0xff, 0x48, 0x85, 0xff,
-	                                  0x48, 0x85, 0xff, 0x48, 0x85, 0xff, 0x74, 0x10};
+	/* 12 x test %rdi,%rdi, then je: beyond the 12 instructions searched */
+	static const unsigned char u[] = {
+	    0x48, 0x85, 0xff, 0x48, 0x85, 0xff, 0x48, 0x85, 0xff, 0x48, 0x85, 0xff, 0x48,
+	    0x85, 0xff, 0x48, 0x85, 0xff, 0x48, 0x85, 0xff, 0x48, 0x85, 0xff, 0x48, 0x85,
+	    0xff, 0x48, 0x85, 0xff, 0x48, 0x85, 0xff, 0x48, 0x85, 0xff, 0x74, 0x10};
 
 	place_case("(a) test %rdi,%rdi; je", a, sizeof(a), 3, 1, 0);
 	place_case("(b) push %r12; push %rbp", b, sizeof(b), 0, 1, 0);
@@ -145,7 +147,7 @@ static void test_placement(void)
 	place_case("pause; je", q, sizeof(q), 2, 1, 0);
 	place_case("xchg %eax,%r8d; je", r, sizeof(r), 2, 1, 0);
 	place_case("mov %rax,8(%rsp); je", t, sizeof(t), 0, 0, 0);
-	place_case("emulated insn beyond the first 8", u, sizeof(u), 0, 0, 0);
+	place_case("emulated insn beyond the first 12", u, sizeof(u), 0, 0, 0);
 }
 
 /* ---- allocator_find on live processes ---- */
