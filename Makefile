@@ -17,7 +17,8 @@ CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer
 CPPFLAGS += -Iinclude -Icli -I$(OUT)
 LDLIBS	:= -lbpf -ldw -lelf -lz -lcapstone
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Wall
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Wall \
+	      -I/usr/include/$(shell uname -m)-linux-gnu
 
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(patsubst cli/%.c,$(OUT)/cli/%.o,$(CLI_SRCS))

@@ -5,7 +5,10 @@
  *   free_enter     uprobe on free, placed on an instruction the kernel emulates;
  *   alloc_return   uretprobe on every allocation function (attached before the entries);
  *   alloc_enter    uprobe at the entry of every allocation function; bpf_cookie = enum al_kind;
- *   sys_exit       raw syscalls:sys_exit (BTF), for mmap/munmap/mremap of the targets.
+ *   sys_exit       raw syscalls:sys_exit (BTF), for mmap/munmap/mremap of the targets,
+ *                  and accept/accept4 when they are the request source;
+ *   request_hit    uprobe on the user's request function (--requests uprobe:...);
+ *   request_usdt   the same for a USDT probe (--requests usdt:...).
  *
  * Per-thread call state is kept from entry to return ("inflight"), keyed by thread id;
  * a call made from inside another allocator call (glibc's malloc mmapping a big block,
@@ -17,6 +20,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
 #include "agentleak.h"
 
 #define MAP_ANONYMOUS 0x20
@@ -24,10 +28,19 @@
 #define NR_MMAP       9
 #define NR_MUNMAP     11
 #define NR_MREMAP     25
-#define EEXIST        17
-#define ENOMEM        12
+#define NR_ACCEPT     43
+#define NR_ACCEPT4    288
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+#ifndef ENOMEM
+#define ENOMEM 12
+#endif
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* Set before load: count accepted connections as requests. */
+const volatile bool count_accept = false;
 
 /* Call state of one thread between an allocator's entry and its return. */
 struct inflight {
@@ -74,6 +87,14 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, AL_MAX_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
+
+/* Requests handled per target process; userspace creates the entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} requests SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -314,6 +335,28 @@ static __always_inline void send_event(struct al_event *ev)
 		count(AL_C_EVENTS_LOST);
 }
 
+static __always_inline void count_request(__u32 tgid)
+{
+	__u64 *n = bpf_map_lookup_elem(&requests, &tgid);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(request_hit)
+{
+	count_request(bpf_get_current_pid_tgid() >> 32);
+	return 0;
+}
+
+SEC("usdt")
+int request_usdt(struct pt_regs *ctx)
+{
+	count_request(bpf_get_current_pid_tgid() >> 32);
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -321,8 +364,9 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	__u32 tid, tgid;
 	struct al_event ev = {};
 	struct inflight *st;
+	bool accepted = id == NR_ACCEPT || id == NR_ACCEPT4;
 
-	if (id != NR_MMAP && id != NR_MUNMAP && id != NR_MREMAP)
+	if (id != NR_MMAP && id != NR_MUNMAP && id != NR_MREMAP && !(accepted && count_accept))
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	tgid = pid_tgid >> 32;
@@ -331,6 +375,10 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	if (ret < 0 && ret > -4096)
 		return 0;
+	if (accepted) {
+		count_request(tgid);
+		return 0;
+	}
 	/* The allocator's own mmaps belong to the call that made them. */
 	st = bpf_map_lookup_elem(&inflight, &tid);
 	if (st && bpf_ktime_get_ns() - st->start_ns < STALE_NS)

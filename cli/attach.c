@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "agentleak.h"
@@ -71,6 +73,7 @@ struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t e
 	bpf_map__set_max_entries(a->skel->maps.allocs, opts->max_allocs);
 	bpf_map__set_max_entries(a->skel->maps.stats, opts->max_stacks);
 	bpf_map__set_max_entries(a->skel->maps.stacks, opts->max_stacks);
+	a->skel->rodata->count_accept = opts->count_accept;
 	e = agentleak_bpf__load(a->skel);
 	if (e) {
 		snprintf(err, errlen, "cannot load the BPF programs: %s%s", strerror(-e),
@@ -118,7 +121,10 @@ int attach_process(struct attacher *a, int pid, const struct al_allocator *al, i
 	__u8 one = 1;
 	int i, n = 0, pass;
 
-	if (bpf_map_update_elem(bpf_map__fd(s->maps.targets), &key, &one, BPF_ANY)) {
+	__u64 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.targets), &key, &one, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(s->maps.requests), &key, &zero, BPF_ANY)) {
 		snprintf(err, errlen, "too many targets");
 		return -1;
 	}
@@ -157,6 +163,58 @@ int attach_process(struct attacher *a, int pid, const struct al_allocator *al, i
 	return 0;
 }
 
+/* The object as the process sees it, reached through its root (containers). */
+static int target_file(int pid, const char *path, char *out, size_t len, char *err, size_t errlen)
+{
+	if (path[0] != '/') {
+		snprintf(err, errlen, "request source path '%s' must be absolute", path);
+		return -1;
+	}
+	snprintf(out, len, "/proc/%d/root%s", pid, path);
+	if (access(out, R_OK)) {
+		snprintf(err, errlen, "request source: cannot read %s in PID %d: %s", path, pid,
+		         strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int attach_request_uprobe(struct attacher *a, int pid, const char *path, const char *symbol,
+                          char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = symbol);
+	char file[PATH_MAX];
+	struct bpf_link *l;
+
+	if (target_file(pid, path, file, sizeof(file), err, errlen))
+		return -1;
+	l = bpf_program__attach_uprobe_opts(a->skel->progs.request_hit, pid, file, 0, &uo);
+	if (!l) {
+		snprintf(err, errlen, "request source: cannot attach to %s in %s (PID %d): %s",
+		         symbol, path, pid,
+		         errno == ENOENT ? "no such function symbol" : strerror(errno));
+		return -1;
+	}
+	return keep_link(a, l);
+}
+
+int attach_request_usdt(struct attacher *a, int pid, const char *path, const char *provider,
+                        const char *name, char *err, size_t errlen)
+{
+	char file[PATH_MAX];
+	struct bpf_link *l;
+
+	if (target_file(pid, path, file, sizeof(file), err, errlen))
+		return -1;
+	l = bpf_program__attach_usdt(a->skel->progs.request_usdt, pid, file, provider, name, NULL);
+	if (!l) {
+		snprintf(err, errlen, "request source: no USDT probe %s:%s in %s (PID %d): %s",
+		         provider, name, path, pid, strerror(errno));
+		return -1;
+	}
+	return keep_link(a, l);
+}
+
 int attach_syscalls(struct attacher *a, char *err, size_t errlen)
 {
 	struct bpf_link *l;
@@ -184,6 +242,8 @@ int attach_map_fd(struct attacher *a, enum attach_map which)
 		return bpf_map__fd(a->skel->maps.counters);
 	case ATTACH_MAP_EVENTS:
 		return bpf_map__fd(a->skel->maps.events);
+	case ATTACH_MAP_REQUESTS:
+		return bpf_map__fd(a->skel->maps.requests);
 	}
 	return -1;
 }

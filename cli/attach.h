@@ -12,6 +12,7 @@ struct attach_opts {
 	unsigned int max_allocs; /* live blocks tracked, all targets together */
 	unsigned int max_stacks; /* distinct stacks */
 	bool verbose;
+	bool count_accept; /* accepted connections are the request count */
 };
 
 enum attach_map {
@@ -19,6 +20,7 @@ enum attach_map {
 	ATTACH_MAP_STACKS,
 	ATTACH_MAP_COUNTERS,
 	ATTACH_MAP_EVENTS,
+	ATTACH_MAP_REQUESTS,
 };
 
 struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t errlen);
@@ -26,6 +28,12 @@ struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t e
  * the entries, so no block is seen allocated whose free could be missed. */
 int attach_process(struct attacher *a, int pid, const struct al_allocator *al, int *nprobes,
                    char *err, size_t errlen);
+/* Count a request at every call of symbol (in the object at path, as the process sees
+ * it), or at every hit of the USDT probe provider:name in that object. */
+int attach_request_uprobe(struct attacher *a, int pid, const char *path, const char *symbol,
+                          char *err, size_t errlen);
+int attach_request_usdt(struct attacher *a, int pid, const char *path, const char *provider,
+                        const char *name, char *err, size_t errlen);
 /* Follow mmap/munmap/mremap of the targets; call after every attach_process. */
 int attach_syscalls(struct attacher *a, char *err, size_t errlen);
 int attach_map_fd(struct attacher *a, enum attach_map which);

@@ -20,7 +20,9 @@
 #include <linux/capability.h>
 #include "agentleak.h"
 #include "allocator.h"
+#include "analyse.h"
 #include "attach.h"
+#include "requests.h"
 #include "report.h"
 #include "sampler.h"
 #include "symbolize.h"
@@ -40,7 +42,11 @@ static struct env {
 	unsigned int max_allocs;
 	unsigned int max_stacks;
 	bool verbose;
+	const char *requests;
+	double sample_period;
+	struct trend_params trend;
 } env = {
+    .sample_period = 0.2,
     .interval = 5,
     .top = 10,
     .stack_depth = 12,
@@ -67,9 +73,28 @@ static const char usage[] =
     "      --stack-depth N    frames printed per stack (default 12)\n"
     "      --max-allocs N     live blocks tracked, all targets (default 1048576)\n"
     "      --max-stacks N     distinct stacks tracked (default 16384)\n"
+    "  -r, --requests SOURCE  what counts one request, the x axis of the verdicts:\n"
+    "                           uprobe:PATH:SYMBOL      each call of SYMBOL in PATH\n"
+    "                           usdt:PATH:PROVIDER:NAME each hit of a USDT probe\n"
+    "                           accept                  each connection accepted\n"
+    "                           metric:URL:NAME         a counter on the app's own\n"
+    "                                                   Prometheus endpoint (loopback)\n"
+    "                         default: time (verdicts per second and per hour)\n"
+    "      --sample-period S  read the counters every S seconds for the trend (0.2)\n"
+    "      --warmup N         first N samples of a stack not used for leak tests (2)\n"
+    "      --window N         samples kept per stack, at most 256; older ones are\n"
+    "                         thinned out, so the window reaches back to attach (32)\n"
+    "      --min-growth B     bytes/hour below which nothing is a leak (1048576)\n"
     "  -v, --verbose          show probe placement and libbpf messages\n"
     "  -h, --help             this help\n"
     "  -V, --version          print the version\n"
+    "\n"
+    "Verdicts, per stack, from its live bytes against requests (or time):\n"
+    "  leak       grows linearly: Theil-Sen slope with a 95% interval > 0, Mann-Kendall\n"
+    "             trend test, R2 >= 0.8, still rising recently, above --min-growth,\n"
+    "             for 3 samples in a row\n"
+    "  growing    rising, not (yet) a leak      plateau    grew, then flattened (cache)\n"
+    "  transient  back to its baseline          stable     no significant change\n"
     "\n"
     "Reading the report:\n"
     "  [1] pid 1234 malloc: 40960 B live in 10 objects; 10 allocs (40960 B), 0 frees\n"
@@ -87,11 +112,21 @@ static const char usage[] =
     "See agentleak(8).\n";
 
 static const struct option long_opts[] = {
-    {"pid", required_argument, NULL, 'p'},      {"top", required_argument, NULL, 'T'},
-    {"duration", required_argument, NULL, 'd'}, {"stack-depth", required_argument, NULL, 1},
-    {"max-allocs", required_argument, NULL, 2}, {"max-stacks", required_argument, NULL, 3},
-    {"verbose", no_argument, NULL, 'v'},        {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},        {},
+    {"pid", required_argument, NULL, 'p'},
+    {"top", required_argument, NULL, 'T'},
+    {"duration", required_argument, NULL, 'd'},
+    {"stack-depth", required_argument, NULL, 1},
+    {"max-allocs", required_argument, NULL, 2},
+    {"max-stacks", required_argument, NULL, 3},
+    {"requests", required_argument, NULL, 'r'},
+    {"sample-period", required_argument, NULL, 4},
+    {"warmup", required_argument, NULL, 5},
+    {"window", required_argument, NULL, 6},
+    {"min-growth", required_argument, NULL, 7},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {},
 };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -133,12 +168,25 @@ static double parse_seconds(const char *s, const char *what)
 	return v;
 }
 
+static double parse_bytes(const char *s, const char *what)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0) || v > 1e18)
+		die("invalid %s '%s': expected a number of bytes >= 0 (see --help)", what, s);
+	return v;
+}
+
 static void parse_args(int argc, char **argv)
 {
 	int opt, i;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":p:T:d:vhV", long_opts, NULL)) != -1) {
+	trend_defaults(&env.trend);
+	while ((opt = getopt_long(argc, argv, ":p:T:d:r:vhV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (env.npids == MAX_TARGETS)
@@ -160,6 +208,21 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 3:
 			env.max_stacks = parse_long(optarg, "--max-stacks", 256, 1 << 22);
+			break;
+		case 'r':
+			env.requests = optarg;
+			break;
+		case 4:
+			env.sample_period = parse_seconds(optarg, "--sample-period");
+			break;
+		case 5:
+			env.trend.warmup = parse_long(optarg, "--warmup", 0, 1000);
+			break;
+		case 6:
+			env.trend.capacity = parse_long(optarg, "--window", 8, 256);
+			break;
+		case 7:
+			env.trend.min_growth_per_hour = parse_bytes(optarg, "--min-growth");
 			break;
 		case 'v':
 			env.verbose = true;
@@ -269,10 +332,32 @@ static void refresh_symbols(struct symbolizer *sym)
 			sym_add_process(sym, targets[i].pid);
 }
 
+/* Read every counter and feed the trend engine. */
+static void take_sample(struct sampler *smpl, struct attacher *att, struct req_source *req,
+                        struct analyser *an, struct sample *smp, double t)
+{
+	double requests[MAX_TARGETS];
+	char warn[512];
+	int i, r;
+
+	r = sampler_read(smpl, smp);
+	if (r)
+		die("reading BPF maps: %s", strerror(-r));
+	for (i = 0; i < env.npids; i++) {
+		requests[i] = requests_read(req, att, env.pids[i], warn, sizeof(warn));
+		if (warn[0])
+			fprintf(stderr, "agentleak: warning: %s\n", warn);
+	}
+	analyser_sample(an, smp, t, env.pids, requests, env.npids);
+}
+
 int main(int argc, char **argv)
 {
 	struct attach_opts aopts = {0};
 	struct sample smp = {0};
+	struct req_source *req;
+	struct analyser *an = NULL;
+	double next_sample;
 	struct attacher *att;
 	struct sampler *smpl;
 	struct symbolizer *sym;
@@ -294,6 +379,10 @@ int main(int argc, char **argv)
 	aopts.max_allocs = env.max_allocs;
 	aopts.max_stacks = env.max_stacks;
 	aopts.verbose = env.verbose;
+	req = requests_parse(env.requests, err, sizeof(err));
+	if (!req)
+		die("%s", err);
+	aopts.count_accept = requests_kind(req) == REQ_ACCEPT;
 	att = attach_open(&aopts, err, sizeof(err));
 	if (!att)
 		die("%s", err);
@@ -304,10 +393,21 @@ int main(int argc, char **argv)
 		sym_add_process(sym, env.pids[i]);
 		if (attach_process(att, env.pids[i], &allocators[i], &n, err, sizeof(err)))
 			die("%s", err);
+		if (requests_attach(req, att, env.pids[i], err, sizeof(err)))
+			die("%s", err);
 		fprintf(stderr, "agentleak: attached to pid %d (%s): %s %s, %d probes\n",
 		        env.pids[i], targets[i].comm, allocators[i].flavor,
 		        allocators[i].target_path, n);
 	}
+	an = analyser_new(&env.trend, requests_kind(req) == REQ_TIME);
+	if (!an)
+		die("out of memory");
+	for (i = 0; i < env.npids; i++)
+		analyser_add_process(an, env.pids[i]);
+	if (requests_kind(req) == REQ_TIME)
+		fprintf(stderr, "agentleak: no request source: verdicts per hour of time\n");
+	else
+		fprintf(stderr, "agentleak: requests from %s\n", requests_describe(req));
 	if (attach_syscalls(att, err, sizeof(err)))
 		die("%s", err);
 
@@ -322,13 +422,15 @@ int main(int argc, char **argv)
 	                         .sym = sym,
 	                         .sampler = smpl,
 	                         .top = env.top,
-	                         .max_depth = env.stack_depth};
+	                         .max_depth = env.stack_depth,
+	                         .an = an};
 	start = now_seconds();
 	next_report = start + env.interval;
+	next_sample = start;
 	while (!stop_signal) {
 		double now;
 
-		r = sampler_poll(smpl, 100);
+		r = sampler_poll(smpl, 20);
 		if (r < 0)
 			die("reading events: %s", strerror(-r));
 		now = now_seconds();
@@ -341,23 +443,26 @@ int main(int argc, char **argv)
 		}
 		if (env.duration && now - start >= env.duration)
 			break;
+		if (now >= next_sample) {
+			next_sample += env.sample_period;
+			if (next_sample < now)
+				next_sample = now + env.sample_period;
+			take_sample(smpl, att, req, an, &smp, now - start);
+		}
 		if (now < next_report)
 			continue;
 		next_report += env.interval;
 		refresh_symbols(sym);
-		r = sampler_read(smpl, &smp);
-		if (r)
-			die("reading BPF maps: %s", strerror(-r));
 		report_print(&rc, &smp, false, now - start);
 		if (env.count && ++reports >= env.count)
 			break;
 	}
-	r = sampler_read(smpl, &smp);
-	if (r)
-		die("reading BPF maps: %s", strerror(-r));
+	take_sample(smpl, att, req, an, &smp, now_seconds() - start);
 	report_print(&rc, &smp, true, now_seconds() - start);
 
 	sample_release(&smp);
+	analyser_free(an);
+	requests_free(req);
 	sampler_free(smpl);
 	attach_close(att);
 	sym_free(sym);

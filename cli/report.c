@@ -67,6 +67,35 @@ static void print_process(const struct report_ctx *ctx, const struct report_targ
 	        allocs, frees, rt->t->exited ? " (exited)" : "");
 }
 
+static void print_memory(const struct report_ctx *ctx, const struct proc_view *v)
+{
+	const struct procmem *m = &v->mem;
+
+	if (!v->have_mem)
+		return;
+	fprintf(ctx->out, "    memory: rss %llu B, anon %llu B, tracked live %llu B; ", m->rss,
+	        m->anon, v->live);
+	if (analyser_time_mode(ctx->an))
+		fprintf(ctx->out, "%.1f s observed\n", v->requests);
+	else
+		fprintf(ctx->out, "%.0f requests\n", v->requests);
+	if (m->cg_limit) {
+		fprintf(ctx->out, "    cgroup: limit %llu B, usage %llu B, ", m->cg_limit,
+		        m->cg_usage);
+		if (v->oom_eta >= 0)
+			fprintf(ctx->out, "OOM in %.0f s at the current rate\n", v->oom_eta);
+		else
+			fprintf(ctx->out, "no growth\n");
+	}
+	if (v->rss_note)
+		fprintf(
+		    ctx->out,
+		    "    note: RSS high, live heap flat: anon memory grew by %llu B since attach "
+		    "but only %llu B of it is live in tracked allocations; the allocator keeps "
+		    "freed memory (high-water mark or fragmentation), not a leak\n",
+		    v->retained + v->live, v->live);
+}
+
 static void print_losses(const struct report_ctx *ctx, const struct sample *smp)
 {
 	const __u64 *c = smp->counters;
@@ -91,6 +120,57 @@ static void print_frame(const struct report_ctx *ctx, int pid, int i, unsigned l
 	fprintf(ctx->out, "    #%d %s\n", i, buf);
 }
 
+/* Share of the process's tracked live bytes held by this stack. */
+static void print_share(const struct report_ctx *ctx, const struct sample_row *r)
+{
+	const struct proc_view *v = analyser_process(ctx->an, r->key.tgid);
+
+	if (!v || !v->live)
+		fprintf(ctx->out, "n/a");
+	else
+		fprintf(ctx->out, "%.0f%% of growth", 100.0 * (double)r->st.live_bytes / v->live);
+}
+
+static void print_verdict(const struct report_ctx *ctx, const struct sample_row *r)
+{
+	const struct trend_result *t = ctx->an ? analyser_verdict(ctx->an, &r->key) : NULL;
+	bool per_s = ctx->an && analyser_time_mode(ctx->an);
+
+	if (!t)
+		return;
+	fprintf(ctx->out, "    verdict: %s, %+.1f B/%s (95%% CI %.1f..%.1f), %+.0f B/hour, ",
+	        verdict_name(t->verdict), t->slope, per_s ? "s" : "request", t->slope_lo,
+	        t->slope_hi, t->per_hour);
+	if (per_s)
+		fprintf(ctx->out, "%.1f s", t->x_span);
+	else
+		fprintf(ctx->out, "%.0f requests", t->x_span);
+	fprintf(ctx->out, ", R2 %.3f, ", t->r2);
+	print_share(ctx, r);
+	fputc('\n', ctx->out);
+}
+
+/* One line for all the stacks that leak, shown or not. */
+static void print_leaks(const struct report_ctx *ctx, const struct sample *smp)
+{
+	double total = 0;
+	int i, n = 0;
+
+	if (!ctx->an)
+		return;
+	for (i = 0; i < smp->n; i++) {
+		const struct trend_result *t = analyser_verdict(ctx->an, &smp->rows[i].key);
+
+		if (t && t->verdict == V_LEAK) {
+			n++;
+			total += t->slope;
+		}
+	}
+	if (n)
+		fprintf(ctx->out, "leaks: %d stacks, %+.1f B/%s together\n", n, total,
+		        analyser_time_mode(ctx->an) ? "s" : "request");
+}
+
 static void print_stack(const struct report_ctx *ctx, int rank, const struct sample_row *r)
 {
 	__u64 ips[AL_MAX_STACK_DEPTH];
@@ -102,6 +182,7 @@ static void print_stack(const struct report_ctx *ctx, int rank, const struct sam
 	        rank, r->key.tgid, al_kind_name(r->key.kind), (unsigned long long)r->st.live_bytes,
 	        (unsigned long long)r->st.live_objects, (unsigned long long)r->st.allocs,
 	        (unsigned long long)r->st.alloc_bytes, (unsigned long long)r->st.frees);
+	print_verdict(ctx, r);
 	print_frame(ctx, r->key.tgid, shown++, r->key.caller);
 	/* Frame 0 of the kernel's stack is the allocator (or mmap wrapper) itself. */
 	n = sampler_stack(ctx->sampler, r->key.stackid, ips, AL_MAX_STACK_DEPTH);
@@ -119,8 +200,11 @@ void report_print(const struct report_ctx *ctx, struct sample *smp, bool final, 
 	if (final)
 		fprintf(ctx->out, "=== agentleak final report ===\n");
 	fprintf(ctx->out, "%s  %.1f s since attach\n", when, elapsed);
-	for (i = 0; i < ctx->ntargets; i++)
+	for (i = 0; i < ctx->ntargets; i++) {
 		print_process(ctx, &ctx->targets[i], smp);
+		if (ctx->an && analyser_process(ctx->an, ctx->targets[i].t->pid))
+			print_memory(ctx, analyser_process(ctx->an, ctx->targets[i].t->pid));
+	}
 	print_losses(ctx, smp);
 	qsort(smp->rows, smp->n, sizeof(*smp->rows), by_live_bytes);
 	for (i = 0; i < smp->n && rank < ctx->top; i++) {
@@ -130,6 +214,7 @@ void report_print(const struct report_ctx *ctx, struct sample *smp, bool final, 
 	}
 	if (!rank)
 		fprintf(ctx->out, "no live allocations\n");
+	print_leaks(ctx, smp);
 	fprintf(ctx->out, "\n");
 	fflush(ctx->out);
 }

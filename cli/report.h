@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "allocator.h"
+#include "analyse.h"
 #include "sampler.h"
 #include "symbolize.h"
 #include "target.h"
@@ -22,6 +23,7 @@ struct report_ctx {
 	struct sampler *sampler;
 	int top;       /* stacks shown */
 	int max_depth; /* frames shown per stack */
+	struct analyser *an;
 };
 
 const char *al_kind_name(unsigned int kind);

@@ -407,7 +407,8 @@ def looks_like_contract_line(line):
     """An unparsed line that starts like a process, losses, stack or frame
     line is a contract line with a wrong format (other lines, such as a
     timestamp, are allowed)."""
-    return re.match(r"^\s*(pid \d|losses:|\[\d+\] |#\d+ )", line) is not None
+    return re.match(r"^\s*(pid \d|losses:|\[\d+\] |#\d+ |memory:|cgroup:|verdict:|leaks:)",
+                    line) is not None
 
 
 def broken_lines(run):

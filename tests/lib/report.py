@@ -1,17 +1,41 @@
-"""Parser of agentleak's final report (the stdout format of docs/cli-contract.md).
+"""Parser of agentleak's reports (the stdout format of docs/cli-contract.md).
 
 parse_final(text) reads only what follows the last
 "=== agentleak final report ===" line and returns
 
     {
+      "final": True,
       "processes": {pid: {"comm", "flavor", "path", "live_bytes",
                           "live_objects", "nstacks", "allocs", "frees",
-                          "exited"}},
+                          "exited", "memory", "cgroup", "notes"}},
       "losses": {name: value} or None (one line for all targets),
       "stacks": [{"rank", "pid", "kind", "live_bytes", "live_objects",
-                  "allocs", "alloc_bytes", "frees", "frames": [str]}],
+                  "allocs", "alloc_bytes", "frees", "verdict",
+                  "frames": [str]}],
+      "leaks": {"stacks", "rate", "unit"} or None,
       "unparsed": [lines that matched nothing in the contract],
     }
+
+parse_reports(text) returns every report of the output (interval reports and
+the final one, in order), each parsed the same way, with "final" telling
+which is the final report.
+
+The lines of the trend engine (--requests; "Verdicts" in the contract):
+
+* after a process line, indented: "memory: rss R B, anon A B, tracked live L B;
+  N requests" -> process["memory"] = {"rss", "anon", "tracked_live",
+  "requests" (int or None), "tail" (what follows the ';', or None)};
+  "cgroup: limit L B, usage U B, OOM in N s at the current rate" (or
+  "... no growth") -> process["cgroup"] = {"limit", "usage", "oom_seconds"
+  (float, or None for no growth), "no_growth", "text"}; "note: ..." ->
+  process["notes"] += [text after "note: "].
+* after a stack header: "verdict: KIND, +R B/request (95% CI LO..HI), +H B/hour,
+  N requests, R2 X, P% of growth" (or B/s and "T s") -> stack["verdict"] =
+  {"kind", "rate", "unit" ("request" or "s"), "ci": (lo, hi), "per_hour",
+  "x" (requests or seconds), "r2", "share" (int percent or None for n/a),
+  "text", "strict" (False when only "verdict: KIND" could be read)}; None when
+  the stack has no verdict line.
+* "leaks: N stacks, +R B/request together" -> report["leaks"].
 
 Numbers are parsed with an optional minus sign so that a negative value is
 reported by the tests instead of making the parser fail. A process line ends
@@ -37,6 +61,32 @@ STACK_RE = re.compile(
     + NUM + r" allocs \(" + NUM + r" B\), " + NUM + r" frees since attach$")
 
 FRAME_RE = re.compile(r"^#(\d+) (.+)$")
+
+# The first line of every report: "HH:MM:SS  12.3 s since attach" (not in the
+# contract, so a report also starts at a process line that follows stacks).
+HEADER_RE = re.compile(r"^\S+\s+(-?\d+(?:\.\d+)?) s since attach$")
+
+FLOAT = r"([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?inf|nan)"
+
+MEMORY_RE = re.compile(
+    r"^memory: rss " + NUM + r" B, anon " + NUM + r" B, tracked live " + NUM + r" B"
+    + r"(?:; (.*))?$")
+MEMORY_REQUESTS_RE = re.compile(r"^" + NUM + r" requests$")
+
+CGROUP_RE = re.compile(r"^cgroup: limit " + NUM + r" B, usage " + NUM + r" B, (.*)$")
+OOM_RE = re.compile(r"^OOM in " + FLOAT + r" s\b")
+
+NOTE_RE = re.compile(r"^note: (.*)$")
+
+VERDICT_RE = re.compile(
+    r"^verdict: ([a-z]+), " + FLOAT + r" B/(request|s) \(95% CI " + FLOAT + r"\.\."
+    + FLOAT + r"\), " + FLOAT + r" B/hour, " + FLOAT + r" (requests|s), R2 " + FLOAT
+    + r", (\d+%|n/a) of growth$")
+VERDICT_LOOSE_RE = re.compile(r"^verdict: ([a-z]+)\b")
+
+LEAKS_RE = re.compile(r"^leaks: " + NUM + r" stacks?, " + FLOAT + r" B/(request|s) together$")
+
+VERDICT_KINDS = ("leak", "growing", "plateau", "transient", "stable")
 
 
 class ReportError(ValueError):
@@ -77,6 +127,9 @@ def parse_process(m):
         "allocs": int(m.group(8)),
         "frees": int(m.group(9)),
         "exited": m.group(10) is not None,
+        "memory": None,
+        "cgroup": None,
+        "notes": [],
     }
 
 
@@ -90,40 +143,148 @@ def parse_stack(m):
         "allocs": int(m.group(6)),
         "alloc_bytes": int(m.group(7)),
         "frees": int(m.group(8)),
+        "verdict": None,
         "frames": [],
     }
 
 
+def parse_memory(m):
+    tail = m.group(4)
+    requests = None
+    if tail is not None:
+        r = MEMORY_REQUESTS_RE.match(tail.strip())
+        if r:
+            requests = int(r.group(1))
+    return {"rss": int(m.group(1)), "anon": int(m.group(2)), "tracked_live": int(m.group(3)),
+            "requests": requests, "tail": tail}
+
+
+def parse_cgroup(m):
+    rest = m.group(3)
+    oom = OOM_RE.match(rest)
+    return {"limit": int(m.group(1)), "usage": int(m.group(2)),
+            "oom_seconds": float(oom.group(1)) if oom else None,
+            "no_growth": "no growth" in rest, "text": rest}
+
+
+def parse_verdict(line):
+    """The verdict dict of a "verdict: ..." line, or None if it is not one."""
+    m = VERDICT_RE.match(line)
+    if m:
+        share = m.group(10)
+        return {"kind": m.group(1), "rate": float(m.group(2)), "unit": m.group(3),
+                "ci": (float(m.group(4)), float(m.group(5))), "per_hour": float(m.group(6)),
+                "x": float(m.group(7)), "x_unit": m.group(8), "r2": float(m.group(9)),
+                "share": None if share == "n/a" else int(share[:-1]), "text": line,
+                "strict": True}
+    m = VERDICT_LOOSE_RE.match(line)
+    if m:
+        return {"kind": m.group(1), "rate": None, "unit": None, "ci": None, "per_hour": None,
+                "x": None, "x_unit": None, "r2": None, "share": None, "text": line,
+                "strict": False}
+    return None
+
+
+def new_report(final):
+    return {"final": final, "header": None, "processes": {}, "losses": None, "stacks": [],
+            "leaks": None, "unparsed": []}
+
+
+def parse_line(rep, raw, state):
+    """Add one line to the report rep. state["process"] is the process the
+    memory, cgroup and note lines belong to (the last process line)."""
+    line = raw.strip()
+    if not line:
+        return
+    m = PROCESS_RE.match(line)
+    if m:
+        proc = parse_process(m)
+        rep["processes"][proc["pid"]] = proc
+        state["process"] = proc
+        return
+    proc = state.get("process")
+    if proc is not None and not rep["stacks"]:
+        m = MEMORY_RE.match(line)
+        if m and proc["memory"] is None:
+            proc["memory"] = parse_memory(m)
+            return
+        m = CGROUP_RE.match(line)
+        if m and proc["cgroup"] is None:
+            proc["cgroup"] = parse_cgroup(m)
+            return
+        m = NOTE_RE.match(line)
+        if m:
+            proc["notes"].append(m.group(1))
+            return
+    m = LOSSES_RE.match(line)
+    if m and rep["losses"] is None:
+        rep["losses"] = parse_losses(m.group(1))
+        return
+    m = STACK_RE.match(line)
+    if m:
+        rep["stacks"].append(parse_stack(m))
+        return
+    if rep["stacks"] and not rep["stacks"][-1]["frames"] and rep["stacks"][-1]["verdict"] is None:
+        verdict = parse_verdict(line)
+        if verdict is not None:
+            rep["stacks"][-1]["verdict"] = verdict
+            if not verdict["strict"]:
+                rep["unparsed"].append(raw)  # a verdict line off the contract
+            return
+    m = FRAME_RE.match(line)
+    if m and rep["stacks"] and int(m.group(1)) == len(rep["stacks"][-1]["frames"]):
+        rep["stacks"][-1]["frames"].append(m.group(2))
+        return
+    m = LEAKS_RE.match(line)
+    if m and rep["leaks"] is None:
+        rep["leaks"] = {"stacks": int(m.group(1)), "rate": float(m.group(2)),
+                        "unit": m.group(3), "text": line}
+        return
+    rep["unparsed"].append(raw)
+
+
 def parse_final(stdout_text):
     """Parse the last final report of agentleak's stdout (see module doc)."""
-    processes = {}
-    stacks = []
-    unparsed = []
-    losses = None
+    rep = new_report(True)
+    state = {}
     for raw in final_section(stdout_text):
+        parse_line(rep, raw, state)
+    return rep
+
+
+def parse_reports(stdout_text):
+    """Every report of agentleak's stdout, in order (see module doc). A report
+    starts at the final-report marker, at a "... s since attach" header, or
+    at a process line that follows the losses line or stacks of the report
+    before. Lines before the first report are ignored."""
+    reports = []
+    rep = None
+    state = {}
+    for raw in stdout_text.splitlines():
         line = raw.strip()
-        if not line:
+        if line == FINAL_MARKER:
+            rep = new_report(True)
+            reports.append(rep)
+            state = {}
             continue
-        m = PROCESS_RE.match(line)
+        m = HEADER_RE.match(line)
         if m:
-            proc = parse_process(m)
-            processes[proc["pid"]] = proc
+            if rep is None or rep["processes"] or rep["header"] is not None:
+                rep = new_report(False)
+                reports.append(rep)
+                state = {}
+            rep["header"] = line
+            rep["elapsed"] = float(m.group(1))
             continue
-        m = LOSSES_RE.match(line)
-        if m and losses is None:
-            losses = parse_losses(m.group(1))
+        if PROCESS_RE.match(line) and (rep is None or rep["stacks"] or rep["losses"] is not None
+                                       or rep["leaks"] is not None):
+            rep = new_report(False)
+            reports.append(rep)
+            state = {}
+        if rep is None:
             continue
-        m = STACK_RE.match(line)
-        if m:
-            stacks.append(parse_stack(m))
-            continue
-        m = FRAME_RE.match(line)
-        if m and stacks and int(m.group(1)) == len(stacks[-1]["frames"]):
-            stacks[-1]["frames"].append(m.group(2))
-            continue
-        unparsed.append(raw)
-    return {"processes": processes, "losses": losses, "stacks": stacks,
-            "unparsed": unparsed}
+        parse_line(rep, raw, state)
+    return reports
 
 
 def frame0(stack):
@@ -155,3 +316,16 @@ def sum_by_frame0(stacks, pid, funcname, kind=None):
         live_bytes += s["live_bytes"]
         live_objects += s["live_objects"]
     return live_bytes, live_objects
+
+
+def verdict_kind(stack):
+    """The verdict kind of a stack ("leak", ...), or None without a verdict line."""
+    return stack["verdict"]["kind"] if stack.get("verdict") else None
+
+
+def all_verdicts(reports):
+    """(report index, stack) of every stack with a verdict line, in every report."""
+    for i, rep in enumerate(reports):
+        for s in rep["stacks"]:
+            if s.get("verdict"):
+                yield i, s

@@ -1,9 +1,12 @@
 #!/bin/sh
 # build.sh OUTDIR - build the agentleak test workloads (called by the Makefile).
 #
-# Every tests/workloads/X.c becomes OUTDIR/X, built with frame pointers;
-# alloc_funcs is built a second time without them (OUTDIR/alloc_funcs_nofp)
-# and nolibc is a static program without libc.
+# Every tests/workloads/X.c becomes OUTDIR/X, built with frame pointers
+# (-O1 -g -fno-omit-frame-pointer): among them server (the HTTP workload of the
+# trend tests, with a USDT probe: needs <sys/sdt.h> from systemtap-sdt-dev) and
+# rss_retain; alloc_funcs is built a second time without frame pointers
+# (OUTDIR/alloc_funcs_nofp) and nolibc is a static program without libc.
+# fastapi_app.py is not built: uvicorn runs it from this folder.
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -14,6 +17,11 @@ out=$1
 src=$(cd "$(dirname "$0")" && pwd)
 cc=${CC:-gcc}
 cflags="-std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -pthread"
+
+if ! echo '#include <sys/sdt.h>' | $cc -E -x c - >/dev/null 2>&1; then
+	echo "build.sh: <sys/sdt.h> missing, needed by server.c (apt-get install systemtap-sdt-dev)" >&2
+	exit 1
+fi
 
 mkdir -p "$out"
 for f in "$src"/*.c; do

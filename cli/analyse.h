@@ -1,0 +1,37 @@
+/* analyse.h - per-stack trends and verdicts, per-process memory facts. */
+#ifndef AL_ANALYSE_H
+#define AL_ANALYSE_H
+
+#include <stdbool.h>
+#include "procmem.h"
+#include "sampler.h"
+#include "trend.h"
+
+struct proc_view {
+	int pid;
+	double requests;         /* requests handled since attach (seconds in time mode) */
+	bool have_mem;           /* mem below was read */
+	struct procmem mem;      /* latest reading */
+	double oom_eta;          /* seconds until the cgroup limit at the current rate; -1: none */
+	double usage_rate;       /* cgroup (or anon) bytes per second over the last minute */
+	unsigned long long live; /* tracked live bytes now */
+	unsigned long long anon_at_attach; /* RssAnon when agentleak attached */
+	unsigned long long retained;       /* anon growth since attach not live in tracked blocks */
+	bool rss_note;                     /* RSS high, live heap flat */
+};
+
+struct analyser;
+
+struct analyser *analyser_new(const struct trend_params *p, bool time_mode);
+void analyser_free(struct analyser *an);
+int analyser_add_process(struct analyser *an, int pid);
+/* Feed one sample: every stack's counters, t seconds since attach, and requests[i]
+ * handled so far by pids[i]. */
+void analyser_sample(struct analyser *an, const struct sample *smp, double t, const int *pids,
+                     const double *requests, int npids);
+/* The latest classification of a stack (NULL before it has one). */
+const struct trend_result *analyser_verdict(struct analyser *an, const struct al_stack_key *key);
+const struct proc_view *analyser_process(struct analyser *an, int pid);
+bool analyser_time_mode(const struct analyser *an);
+
+#endif

@@ -1,0 +1,62 @@
+"""fastapi_app.py - a FastAPI service with known per-request memory behaviour,
+the Python workload of agentleak's trend tests (tests/integration/test_python.py).
+
+    cd tests/workloads && /usr/bin/python3 -m uvicorn fastapi_app:app \\
+        --host 127.0.0.1 --port 8000 --workers 1 --no-access-log
+
+GET /leak     keeps one new bytes(4096) per request in a module-level list
+              forever: 4129 B per request through the allocator (CPython 3.11's
+              bytes object is 33 B of header + 4096 B, one calloc(1, 4129))
+              plus the list's own array (8 B per request, amortized).
+GET /cache    stores a new bytes(4096) in a dict of at most 64 keys
+              (key = request count % 64): grows for 64 requests, then flat.
+GET /         ok.
+GET /metrics  Prometheus text: app_requests_total{path="..."} per path
+              (/metrics itself not counted), like tests/workloads/server.c.
+"""
+
+import collections
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+
+KEPT_SIZE = 4096
+CACHE_SLOTS = 64
+
+app = FastAPI()
+
+kept = []                               # /leak: never shrinks
+cache = {}                              # /cache: at most CACHE_SLOTS keys
+counts = collections.OrderedDict((p, 0) for p in ("/", "/leak", "/cache"))
+
+
+@app.get("/", response_class=PlainTextResponse)
+async def root():
+    counts["/"] += 1
+    return "ok\n"
+
+
+@app.get("/leak", response_class=PlainTextResponse)
+async def leak():
+    counts["/leak"] += 1
+    kept.append(bytes(KEPT_SIZE))       # a new object every time (only b"" is shared)
+    return "ok\n"
+
+
+@app.get("/cache", response_class=PlainTextResponse)
+async def cache_put():
+    counts["/cache"] += 1
+    cache[counts["/cache"] % CACHE_SLOTS] = bytes(KEPT_SIZE)
+    return "ok\n"
+
+
+@app.get("/metrics", response_class=PlainTextResponse)
+async def metrics():
+    lines = ["# HELP app_requests_total Requests handled, by path (/metrics not counted).",
+             "# TYPE app_requests_total counter"]
+    for path, n in counts.items():
+        lines.append('app_requests_total{path="%s"} %d' % (path, n))
+    lines += ["# HELP app_kept_bytes Bytes of payload kept by /leak.",
+              "# TYPE app_kept_bytes gauge",
+              "app_kept_bytes %d" % (len(kept) * KEPT_SIZE)]
+    return "\n".join(lines) + "\n"
