@@ -3,7 +3,8 @@
 #   make          build build/agentleak (and the test programs)
 #   make demo     install missing build deps, build, run the leaking demo service under agentleak
 #   make test     install missing deps, build, run every test; last line "N passed, N failed"
-#   make bench    the malloc+free pair cost: plain, agentleak, empty bpftrace probes
+#   make bench    malloc+free pair cost (plain, agentleak, empty bpftrace probes), leak
+#                 detection latency, classification cost of 10,000 stacks
 #   make install  agentleak to $(PREFIX)/sbin, the man page to $(PREFIX)/share/man/man8
 
 CC	?= gcc
@@ -65,8 +66,14 @@ unit: $(UNIT_BINS)
 demo: deps all
 	demo/run-demo.sh
 
-bench: deps all
+bench: deps all $(OUT)/bench/classify_bench
 	bench/run.sh
+	bench/detect_latency.sh
+	$(OUT)/bench/classify_bench
+
+$(OUT)/bench/classify_bench: bench/classify_bench.c cli/trend.c cli/trend.h
+	@mkdir -p $(OUT)/bench
+	$(CC) -O2 -Iinclude -Icli -o $@ bench/classify_bench.c cli/trend.c -lm
 
 install: $(OUT)/agentleak
 	install -D -m 0755 $(OUT)/agentleak $(DESTDIR)$(PREFIX)/sbin/agentleak
