@@ -172,6 +172,14 @@ def test_cgroup_oom_eta():
                 if cg["oom_seconds"] is None or not cg["oom_seconds"] > 0:
                     run.problem("%s (during the load, %d requests): expected 'OOM in N s' with "
                                 "N > 0, got: %s" % (report_name(run, i), requests, cg["text"]))
+                    continue
+                # The usage grows by about RATE * BLOCK B/s: a factor 2 either way
+                # still catches a wrong unit or sign.
+                eta = (CGROUP_LIMIT - cg["usage"]) / float(RATE * BLOCK)
+                if not eta / 2 <= cg["oom_seconds"] <= eta * 2:
+                    run.problem("%s: 'OOM in %g s', expected about %.0f s ((limit - usage) / "
+                                "%d B/s): %s" % (report_name(run, i), cg["oom_seconds"], eta,
+                                                 RATE * BLOCK, cg["text"]))
         if not during:
             run.problem("no report was printed during the load")
         final = run.final["processes"][run.pid]["cgroup"]
