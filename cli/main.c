@@ -389,11 +389,13 @@ int main(int argc, char **argv)
 	smpl = sampler_new(att, err, sizeof(err));
 	if (!smpl)
 		die("%s", err);
+	/* The request source first: a bad one fails before any allocator probe. */
+	for (i = 0; i < env.npids; i++)
+		if (requests_attach(req, att, env.pids[i], err, sizeof(err)))
+			die("%s", err);
 	for (i = 0; i < env.npids; i++) {
 		sym_add_process(sym, env.pids[i]);
 		if (attach_process(att, env.pids[i], &allocators[i], &n, err, sizeof(err)))
-			die("%s", err);
-		if (requests_attach(req, att, env.pids[i], err, sizeof(err)))
 			die("%s", err);
 		fprintf(stderr, "agentleak: attached to pid %d (%s): %s %s, %d probes\n",
 		        env.pids[i], targets[i].comm, allocators[i].flavor,
