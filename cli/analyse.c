@@ -270,6 +270,20 @@ const struct trend_result *analyser_verdict(struct analyser *an, const struct al
 	return &s->result;
 }
 
+int analyser_points(struct analyser *an, const struct al_stack_key *key, struct snap_point *out,
+                    int max)
+{
+	struct stack_state *s = lookup(an, key, false);
+	int i, n;
+
+	if (!s)
+		return 0;
+	n = series_len(s->series);
+	for (i = 0; out && i < n && i < max; i++)
+		series_sample(s->series, i, &out[i].t, &out[i].x, &out[i].y);
+	return n;
+}
+
 const struct proc_view *analyser_process(struct analyser *an, int pid)
 {
 	struct proc_state *ps = proc_of(an, pid);

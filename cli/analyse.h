@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include "procmem.h"
 #include "sampler.h"
+#include "snapshot.h"
 #include "trend.h"
 
 struct proc_view {
@@ -31,6 +32,10 @@ void analyser_sample(struct analyser *an, const struct sample *smp, double t, co
                      const double *requests, int npids);
 /* The latest classification of a stack (NULL before it has one). */
 const struct trend_result *analyser_verdict(struct analyser *an, const struct al_stack_key *key);
+/* The trend samples of a stack, oldest first: fills up to max points (out may be NULL)
+ * and returns how many there are. */
+int analyser_points(struct analyser *an, const struct al_stack_key *key, struct snap_point *out,
+                    int max);
 const struct proc_view *analyser_process(struct analyser *an, int pid);
 bool analyser_time_mode(const struct analyser *an);
 

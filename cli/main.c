@@ -24,6 +24,7 @@
 #include "attach.h"
 #include "requests.h"
 #include "report.h"
+#include "snapbuild.h"
 #include "sampler.h"
 #include "symbolize.h"
 #include "target.h"
@@ -284,7 +285,7 @@ static double now_seconds(void)
 
 static struct target targets[MAX_TARGETS];
 static struct al_allocator allocators[MAX_TARGETS];
-static struct report_target rtargets[MAX_TARGETS];
+static struct snap_target starget[MAX_TARGETS];
 
 static void open_targets(void)
 {
@@ -299,8 +300,8 @@ static void open_targets(void)
 			die("%s", err);
 		if (allocator_find(env.pids[i], &allocators[i], err, sizeof(err)))
 			die("PID %d (%s): %s", env.pids[i], targets[i].comm, err);
-		rtargets[i].t = &targets[i];
-		rtargets[i].al = &allocators[i];
+		starget[i].t = &targets[i];
+		starget[i].al = &allocators[i];
 	}
 }
 
@@ -332,17 +333,55 @@ static void refresh_symbols(struct symbolizer *sym)
 			sym_add_process(sym, targets[i].pid);
 }
 
+static double last_sample_seconds;
+
+/* What a report needs besides the sample. */
+struct run_ctx {
+	struct analyser *an;
+	struct symbolizer *sym;
+	struct sampler *smpl;
+	struct req_source *req;
+};
+
+/* Build the snapshot of this moment and hand it to every output. */
+static void emit_report(const struct run_ctx *c, const struct sample *smp, bool final,
+                        double elapsed)
+{
+	struct snap_input in = {
+	    .smp = smp,
+	    .an = c->an,
+	    .sym = c->sym,
+	    .sampler = c->smpl,
+	    .targets = starget,
+	    .ntargets = env.npids,
+	    .request_source = requests_describe(c->req),
+	    .elapsed = elapsed,
+	    .sample_seconds = last_sample_seconds,
+	    .final = final,
+	    .symbolize_top = env.top,
+	    .max_depth = env.stack_depth,
+	};
+	struct snapshot snap;
+
+	if (snapshot_build(&snap, &in))
+		die("out of memory");
+	report_print(stdout, &snap, env.top, env.stack_depth);
+	snapshot_free(&snap);
+}
+
 /* Read every counter and feed the trend engine. */
 static void take_sample(struct sampler *smpl, struct attacher *att, struct req_source *req,
                         struct analyser *an, struct sample *smp, double t)
 {
-	double requests[MAX_TARGETS];
+	double requests[MAX_TARGETS], t0;
 	char warn[512];
 	int i, r;
 
+	t0 = now_seconds();
 	r = sampler_read(smpl, smp);
 	if (r)
 		die("reading BPF maps: %s", strerror(-r));
+	last_sample_seconds = now_seconds() - t0;
 	for (i = 0; i < env.npids; i++) {
 		requests[i] = requests_read(req, att, env.pids[i], warn, sizeof(warn));
 		if (warn[0])
@@ -357,11 +396,11 @@ int main(int argc, char **argv)
 	struct sample smp = {0};
 	struct req_source *req;
 	struct analyser *an = NULL;
+	struct run_ctx ctx;
 	double next_sample;
 	struct attacher *att;
 	struct sampler *smpl;
 	struct symbolizer *sym;
-	struct report_ctx rc;
 	double start, next_report, next_check = 0;
 	long reports = 0;
 	char err[512];
@@ -418,14 +457,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr, "agentleak: tracing %d process(es); Ctrl-C to stop\n", env.npids);
 
-	rc = (struct report_ctx){.out = stdout,
-	                         .targets = rtargets,
-	                         .ntargets = env.npids,
-	                         .sym = sym,
-	                         .sampler = smpl,
-	                         .top = env.top,
-	                         .max_depth = env.stack_depth,
-	                         .an = an};
+	ctx = (struct run_ctx){.an = an, .sym = sym, .smpl = smpl, .req = req};
 	start = now_seconds();
 	next_report = start + env.interval;
 	next_sample = start;
@@ -455,12 +487,12 @@ int main(int argc, char **argv)
 			continue;
 		next_report += env.interval;
 		refresh_symbols(sym);
-		report_print(&rc, &smp, false, now - start);
+		emit_report(&ctx, &smp, false, now - start);
 		if (env.count && ++reports >= env.count)
 			break;
 	}
 	take_sample(smpl, att, req, an, &smp, now_seconds() - start);
-	report_print(&rc, &smp, true, now_seconds() - start);
+	emit_report(&ctx, &smp, true, now_seconds() - start);
 
 	sample_release(&smp);
 	analyser_free(an);

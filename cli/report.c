@@ -1,12 +1,10 @@
 /* report.c - the terminal report.
  *
  * Interval reports and the final report share one layout (docs/cli-contract.md):
- * a line per process, the loss counters, then the top stacks by live bytes, each
- * with its frames. Frame #0 is the allocator's caller (exact); deeper frames come
- * from the kernel's frame pointer walk.
+ * a line per process with its memory, the loss counters, then the top stacks by live
+ * bytes, each with its verdict and frames. Frame #0 is the allocator's caller
+ * (exact); deeper frames come from the kernel's frame pointer walk.
  */
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include "report.h"
 
@@ -29,79 +27,48 @@ const char *al_kind_name(unsigned int kind)
 	return kind < AL_KIND_MAX && kind_names[kind] ? kind_names[kind] : "?";
 }
 
-static long long live_bytes(const struct sample_row *r)
+static void print_memory(FILE *out, const struct snapshot *snap, const struct snap_process *p)
 {
-	return (long long)r->st.live_bytes;
-}
-
-static int by_live_bytes(const void *a, const void *b)
-{
-	long long x = live_bytes(a), y = live_bytes(b);
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-static void print_process(const struct report_ctx *ctx, const struct report_target *rt,
-                          const struct sample *smp)
-{
-	unsigned long long bytes = 0, objs = 0, allocs = 0, frees = 0;
-	int i, nstacks = 0;
-
-	for (i = 0; i < smp->n; i++) {
-		const struct sample_row *r = &smp->rows[i];
-
-		if ((int)r->key.tgid != rt->t->pid)
-			continue;
-		allocs += r->st.allocs;
-		frees += r->st.frees;
-		if (live_bytes(r) <= 0)
-			continue;
-		bytes += r->st.live_bytes;
-		objs += r->st.live_objects;
-		nstacks++;
-	}
-	fprintf(ctx->out,
-	        "pid %d (%s) %s %s: %llu B live in %llu objects at %d stacks; %llu allocs, "
-	        "%llu frees%s\n",
-	        rt->t->pid, rt->t->comm, rt->al->flavor, rt->al->target_path, bytes, objs, nstacks,
-	        allocs, frees, rt->t->exited ? " (exited)" : "");
-}
-
-static void print_memory(const struct report_ctx *ctx, const struct proc_view *v)
-{
-	const struct procmem *m = &v->mem;
-
-	if (!v->have_mem)
+	if (!p->have_mem)
 		return;
-	fprintf(ctx->out, "    memory: rss %llu B, anon %llu B, tracked live %llu B; ", m->rss,
-	        m->anon, v->live);
-	if (analyser_time_mode(ctx->an))
-		fprintf(ctx->out, "%.1f s observed\n", v->requests);
+	fprintf(out, "    memory: rss %llu B, anon %llu B, tracked live %llu B; ", p->rss, p->anon,
+	        p->live_bytes);
+	if (snap->time_mode)
+		fprintf(out, "%.1f s observed\n", p->requests);
 	else
-		fprintf(ctx->out, "%.0f requests\n", v->requests);
-	if (m->cg_limit) {
-		fprintf(ctx->out, "    cgroup: limit %llu B, usage %llu B, ", m->cg_limit,
-		        m->cg_usage);
-		if (v->oom_eta >= 0)
-			fprintf(ctx->out, "OOM in %.0f s at the current rate\n", v->oom_eta);
+		fprintf(out, "%.0f requests\n", p->requests);
+	if (p->cg_limit) {
+		fprintf(out, "    cgroup: limit %llu B, usage %llu B, ", p->cg_limit, p->cg_usage);
+		if (p->oom_eta >= 0)
+			fprintf(out, "OOM in %.0f s at the current rate\n", p->oom_eta);
 		else
-			fprintf(ctx->out, "no growth\n");
+			fprintf(out, "no growth\n");
 	}
-	if (v->rss_note)
+	if (p->rss_note)
 		fprintf(
-		    ctx->out,
+		    out,
 		    "    note: RSS high, live heap flat: anon memory grew by %llu B since attach "
 		    "but only %llu B of it is live in tracked allocations; the allocator keeps "
 		    "freed memory (high-water mark or fragmentation), not a leak\n",
-		    v->retained + v->live, v->live);
+		    p->retained + p->live_bytes, p->live_bytes);
 }
 
-static void print_losses(const struct report_ctx *ctx, const struct sample *smp)
+static void print_process(FILE *out, const struct snapshot *snap, const struct snap_process *p)
 {
-	const __u64 *c = smp->counters;
+	fprintf(out,
+	        "pid %d (%s) %s %s: %llu B live in %llu objects at %d stacks; %llu allocs, "
+	        "%llu frees%s\n",
+	        p->pid, p->comm, p->flavor, p->allocator, p->live_bytes, p->live_objects,
+	        p->nstacks, p->allocs, p->frees, p->exited ? " (exited)" : "");
+	print_memory(out, snap, p);
+}
+
+static void print_losses(FILE *out, const struct snapshot *snap)
+{
+	const __u64 *c = snap->counters;
 
 	fprintf(
-	    ctx->out,
+	    out,
 	    "losses: alloc-map-full %llu, stats-map-full %llu, stack-map-full %llu, "
 	    "stack-collisions %llu, unknown-frees %llu, inflight-full %llu, events-lost %llu\n",
 	    (unsigned long long)c[AL_C_ALLOC_MAP_FULL], (unsigned long long)c[AL_C_STATS_MAP_FULL],
@@ -110,111 +77,65 @@ static void print_losses(const struct report_ctx *ctx, const struct sample *smp)
 	    (unsigned long long)c[AL_C_EVENTS_LOST]);
 }
 
-static void print_frame(const struct report_ctx *ctx, int pid, int i, unsigned long long ip)
+static void print_verdict(FILE *out, const struct snapshot *snap, const struct snap_stack *s)
 {
-	struct sym_frame f;
-	char buf[1024];
+	const struct trend_result *t = &s->verdict;
+	const char *unit = snap->time_mode ? "s" : "request";
 
-	sym_resolve(ctx->sym, pid, ip, 1, &f);
-	sym_format(&f, buf, sizeof(buf));
-	fprintf(ctx->out, "    #%d %s\n", i, buf);
-}
-
-/* Share of the process's tracked live bytes held by this stack. */
-static void print_share(const struct report_ctx *ctx, const struct sample_row *r)
-{
-	const struct proc_view *v = analyser_process(ctx->an, r->key.tgid);
-
-	if (!v || !v->live)
-		fprintf(ctx->out, "n/a");
-	else
-		fprintf(ctx->out, "%.0f%% of growth", 100.0 * (double)r->st.live_bytes / v->live);
-}
-
-static void print_verdict(const struct report_ctx *ctx, const struct sample_row *r)
-{
-	const struct trend_result *t = ctx->an ? analyser_verdict(ctx->an, &r->key) : NULL;
-	bool per_s = ctx->an && analyser_time_mode(ctx->an);
-
-	if (!t)
+	if (!s->has_verdict)
 		return;
-	fprintf(ctx->out, "    verdict: %s, %+.1f B/%s (95%% CI %.1f..%.1f), %+.0f B/hour, ",
-	        verdict_name(t->verdict), t->slope, per_s ? "s" : "request", t->slope_lo,
-	        t->slope_hi, t->per_hour);
-	if (per_s)
-		fprintf(ctx->out, "%.1f s", t->x_span);
+	fprintf(out, "    verdict: %s, %+.1f B/%s (95%% CI %.1f..%.1f), %+.0f B/hour, ",
+	        verdict_name(t->verdict), t->slope, unit, t->slope_lo, t->slope_hi, t->per_hour);
+	if (snap->time_mode)
+		fprintf(out, "%.1f s", t->x_span);
 	else
-		fprintf(ctx->out, "%.0f requests", t->x_span);
-	fprintf(ctx->out, ", R2 %.3f, ", t->r2);
-	print_share(ctx, r);
-	fputc('\n', ctx->out);
+		fprintf(out, "%.0f requests", t->x_span);
+	fprintf(out, ", R2 %.3f, ", t->r2);
+	if (s->growth_share < 0)
+		fprintf(out, "n/a\n");
+	else
+		fprintf(out, "%.0f%% of growth\n", 100 * s->growth_share);
 }
 
-/* One line for all the stacks that leak, shown or not. */
-static void print_leaks(const struct report_ctx *ctx, const struct sample *smp)
+static void print_stack(FILE *out, const struct snapshot *snap, int rank,
+                        const struct snap_stack *s, int max_depth)
 {
-	double total = 0;
-	int i, n = 0;
+	int i;
 
-	if (!ctx->an)
-		return;
-	for (i = 0; i < smp->n; i++) {
-		const struct trend_result *t = analyser_verdict(ctx->an, &smp->rows[i].key);
-
-		if (t && t->verdict == V_LEAK) {
-			n++;
-			total += t->slope;
-		}
-	}
-	if (n)
-		fprintf(ctx->out, "leaks: %d stacks, %+.1f B/%s together\n", n, total,
-		        analyser_time_mode(ctx->an) ? "s" : "request");
-}
-
-static void print_stack(const struct report_ctx *ctx, int rank, const struct sample_row *r)
-{
-	__u64 ips[AL_MAX_STACK_DEPTH];
-	int i, n, shown = 0;
-
-	fprintf(ctx->out,
+	fprintf(out,
 	        "[%d] pid %u %s: %llu B live in %llu objects; %llu allocs (%llu B), %llu frees "
 	        "since attach\n",
-	        rank, r->key.tgid, al_kind_name(r->key.kind), (unsigned long long)r->st.live_bytes,
-	        (unsigned long long)r->st.live_objects, (unsigned long long)r->st.allocs,
-	        (unsigned long long)r->st.alloc_bytes, (unsigned long long)r->st.frees);
-	print_verdict(ctx, r);
-	print_frame(ctx, r->key.tgid, shown++, r->key.caller);
-	/* Frame 0 of the kernel's stack is the allocator (or mmap wrapper) itself. */
-	n = sampler_stack(ctx->sampler, r->key.stackid, ips, AL_MAX_STACK_DEPTH);
-	for (i = 1; i < n && shown < ctx->max_depth; i++)
-		print_frame(ctx, r->key.tgid, shown++, ips[i]);
+	        rank, s->key.tgid, s->kind, (unsigned long long)s->st.live_bytes,
+	        (unsigned long long)s->st.live_objects, (unsigned long long)s->st.allocs,
+	        (unsigned long long)s->st.alloc_bytes, (unsigned long long)s->st.frees);
+	print_verdict(out, snap, s);
+	for (i = 0; i < s->nframes && i < max_depth; i++)
+		fprintf(out, "    #%d %s\n", i, s->frames[i].text);
 }
 
-void report_print(const struct report_ctx *ctx, struct sample *smp, bool final, double elapsed)
+void report_print(FILE *out, const struct snapshot *snap, int top, int max_depth)
 {
+	time_t now = (time_t)snap->unix_time;
 	char when[32];
-	time_t now = time(NULL);
 	int i, rank = 0;
 
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
-	if (final)
-		fprintf(ctx->out, "=== agentleak final report ===\n");
-	fprintf(ctx->out, "%s  %.1f s since attach\n", when, elapsed);
-	for (i = 0; i < ctx->ntargets; i++) {
-		print_process(ctx, &ctx->targets[i], smp);
-		if (ctx->an && analyser_process(ctx->an, ctx->targets[i].t->pid))
-			print_memory(ctx, analyser_process(ctx->an, ctx->targets[i].t->pid));
-	}
-	print_losses(ctx, smp);
-	qsort(smp->rows, smp->n, sizeof(*smp->rows), by_live_bytes);
-	for (i = 0; i < smp->n && rank < ctx->top; i++) {
-		if (live_bytes(&smp->rows[i]) <= 0)
+	if (snap->final)
+		fprintf(out, "=== agentleak final report ===\n");
+	fprintf(out, "%s  %.1f s since attach\n", when, snap->elapsed);
+	for (i = 0; i < snap->nprocs; i++)
+		print_process(out, snap, &snap->procs[i]);
+	print_losses(out, snap);
+	for (i = 0; i < snap->nstacks && rank < top; i++) {
+		if ((long long)snap->stacks[i].st.live_bytes <= 0)
 			break;
-		print_stack(ctx, ++rank, &smp->rows[i]);
+		print_stack(out, snap, ++rank, &snap->stacks[i], max_depth);
 	}
 	if (!rank)
-		fprintf(ctx->out, "no live allocations\n");
-	print_leaks(ctx, smp);
-	fprintf(ctx->out, "\n");
-	fflush(ctx->out);
+		fprintf(out, "no live allocations\n");
+	if (snap->nleaks)
+		fprintf(out, "leaks: %d stacks, %+.1f B/%s together\n", snap->nleaks,
+		        snap->leak_slope, snap->time_mode ? "s" : "request");
+	fprintf(out, "\n");
+	fflush(out);
 }

@@ -1,0 +1,35 @@
+/* snapbuild.h - build a snapshot (snapshot.h) from a sample, the verdicts and symbols. */
+#ifndef AL_SNAPBUILD_H
+#define AL_SNAPBUILD_H
+
+#include "allocator.h"
+#include "analyse.h"
+#include "sampler.h"
+#include "snapshot.h"
+#include "symbolize.h"
+#include "target.h"
+
+struct snap_target {
+	const struct target *t;
+	const struct al_allocator *al;
+};
+
+struct snap_input {
+	const struct sample *smp;
+	struct analyser *an;
+	struct symbolizer *sym;
+	struct sampler *sampler;
+	const struct snap_target *targets;
+	int ntargets;
+	const char *request_source;
+	double elapsed;
+	double sample_seconds;
+	bool final;
+	int symbolize_top; /* symbolize the first N stacks; -1: all */
+	int max_depth;     /* frames kept per stack */
+};
+
+int snapshot_build(struct snapshot *snap, const struct snap_input *in);
+void snapshot_free(struct snapshot *snap);
+
+#endif
