@@ -104,7 +104,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- numbers (no libm) ---- */
 
-static int finite(double v)
+static int is_num(double v)
 {
 	return v == v && v - v == 0;
 }
@@ -113,7 +113,7 @@ static double floor_d(double v)
 {
 	long long i;
 
-	if (!finite(v) || v > 9e15 || v < -9e15)
+	if (!is_num(v) || v > 9e15 || v < -9e15)
 		return v;
 	i = (long long)v;
 	return (double)i > v ? (double)(i - 1) : (double)i;
@@ -129,7 +129,7 @@ static double nice_step(double range, int nticks)
 {
 	double raw = range / nticks, p = 1;
 
-	if (!finite(raw) || raw <= 0)
+	if (!is_num(raw) || raw <= 0)
 		return 1;
 	while (p * 10 <= raw)
 		p *= 10;
@@ -152,7 +152,7 @@ static char *fmt_bytes(char *buf, size_t len, double v, int sign)
 	const char *plus = sign && v > 0 ? "+" : "";
 	int u = 0;
 
-	if (!finite(v)) {
+	if (!is_num(v)) {
 		snprintf(buf, len, "n/a");
 		return buf;
 	}
@@ -190,8 +190,8 @@ static char *fmt_count(char *buf, size_t len, unsigned long long v)
 
 static char *fmt_countd(char *buf, size_t len, double v)
 {
-	if (!finite(v) || v < 0) {
-		snprintf(buf, len, "%s", finite(v) ? "0" : "n/a");
+	if (!is_num(v) || v < 0) {
+		snprintf(buf, len, "%s", is_num(v) ? "0" : "n/a");
 		return buf;
 	}
 	return fmt_count(buf, len, (unsigned long long)(v + 0.5));
@@ -202,7 +202,7 @@ static char *fmt_duration(char *buf, size_t len, double s)
 {
 	long long t;
 
-	if (!finite(s) || s < 0)
+	if (!is_num(s) || s < 0)
 		snprintf(buf, len, "n/a");
 	else if (s < 60)
 		snprintf(buf, len, "%.1f s", s);
@@ -354,7 +354,7 @@ static const char *per_unit(const struct snapshot *snap)
 /* "+4096.0 B/request" */
 static void put_slope(FILE *f, const struct snapshot *snap, double v)
 {
-	if (finite(v))
+	if (is_num(v))
 		fprintf(f, "%+.1f B/%s", v, per_unit(snap));
 	else
 		fputs("n/a", f);
@@ -411,7 +411,7 @@ static void put_banner(FILE *f, const struct snapshot *snap)
 		return;
 	}
 	for (i = 0; i < snap->nstacks; i++)
-		if (is_leak(&snap->stacks[i]) && finite(snap->stacks[i].verdict.per_hour))
+		if (is_leak(&snap->stacks[i]) && is_num(snap->stacks[i].verdict.per_hour))
 			per_hour += snap->stacks[i].verdict.per_hour;
 	fprintf(f, "<div class=\"banner bad\">%d stack%s leak%s: ", snap->nleaks,
 	        snap->nleaks > 1 ? "s" : "", snap->nleaks > 1 ? "" : "s");
@@ -429,7 +429,7 @@ static void put_bar(FILE *f, const double *v, const char *const *color, int n, d
 	        BAR_H);
 	fprintf(f, "<rect width=\"%d\" height=\"%d\" rx=\"3\" fill=\"#eef1f4\"/>", BAR_W, BAR_H);
 	for (i = 0; i < n; i++) {
-		double w = max > 0 && finite(v[i]) ? v[i] / max * BAR_W : 0;
+		double w = max > 0 && is_num(v[i]) ? v[i] / max * BAR_W : 0;
 
 		if (w > BAR_W)
 			w = BAR_W;
@@ -487,7 +487,7 @@ static void put_cgroup(FILE *f, const struct snap_process *p)
 	put_key(f, colors[0]);
 	fprintf(f, "usage %s of the %s limit (%.0f%%)", fmt_bytes(a, sizeof(a), v, 0),
 	        fmt_bytes(b, sizeof(b), (double)p->cg_limit, 0), 100.0 * v / (double)p->cg_limit);
-	if (finite(p->oom_eta) && p->oom_eta >= 0)
+	if (is_num(p->oom_eta) && p->oom_eta >= 0)
 		fprintf(f,
 		        " \xe2\x80\x94 <span class=\"warn\">OOM in %s</span> at the current rate",
 		        fmt_duration(d, sizeof(d), p->oom_eta));
@@ -571,7 +571,7 @@ static void put_counters(FILE *f, const struct snapshot *snap)
 		        fmt_count(a, sizeof(a), c[losses[i].c]));
 	fprintf(f,
 	        "</td></tr>\n<tr><th>last sample</th><td>%.1f ms</td></tr>\n</table>\n</section>\n",
-	        finite(snap->sample_seconds) ? snap->sample_seconds * 1e3 : 0.0);
+	        is_num(snap->sample_seconds) ? snap->sample_seconds * 1e3 : 0.0);
 }
 
 /* ---- the scatter plot of one stack ---- */
@@ -587,7 +587,7 @@ static void bytes_axis(struct axis *a, double max)
 	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	int u = 0;
 
-	if (!finite(max) || max <= 0)
+	if (!is_num(max) || max <= 0)
 		max = 1;
 	a->unit = 1;
 	while (u < 4 && max >= a->unit * 1024) {
@@ -597,7 +597,7 @@ static void bytes_axis(struct axis *a, double max)
 	a->uname = units[u];
 	a->step = nice_step(max / a->unit, 4) * a->unit;
 	a->lo = 0;
-	a->hi = ceil_d(max / a->step) * a->step;
+	a->hi = ceil_d(max * 1.04 / a->step) * a->step; /* room above the top sample */
 	if (a->hi <= 0)
 		a->hi = a->step;
 }
@@ -681,7 +681,7 @@ static double fit_intercept(const struct snap_point *p, int n, double slope)
 	if (!r)
 		return p[n / 2].y - slope * p[n / 2].x;
 	for (i = 0; i < n; i++)
-		if (finite(p[i].x) && finite(p[i].y))
+		if (is_num(p[i].x) && is_num(p[i].y))
 			r[m++] = p[i].y - slope * p[i].x;
 	if (!m) {
 		free(r);
@@ -701,10 +701,10 @@ static void put_fit(FILE *f, const struct snapshot *snap, const struct snap_stac
 	double slope = s->verdict.slope, b, x0 = 0, x1 = 0;
 	int seen = 0;
 
-	if (!s->has_verdict || n < 2 || !finite(slope))
+	if (!s->has_verdict || s->verdict.verdict == V_NONE || n < 2 || !is_num(slope))
 		return;
 	for (i = 0; i < n; i++) {
-		if (!finite(p[i].x) || !finite(p[i].y))
+		if (!is_num(p[i].x) || !is_num(p[i].y))
 			continue;
 		if (!seen++ || p[i].x < x0)
 			x0 = p[i].x;
@@ -731,7 +731,7 @@ static void put_points(FILE *f, const struct snapshot *snap, const struct snap_s
 	for (i = 0; i < s->npoints; i++) {
 		const struct snap_point *p = &s->points[i];
 
-		if (!finite(p->x) || !finite(p->y))
+		if (!is_num(p->x) || !is_num(p->y))
 			continue;
 		fprintf(f, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.8\"><title>",
 		        i < first ? "warm" : "pt", px(xa, p->x), py(ya, p->y));
@@ -754,7 +754,7 @@ static void put_plot(FILE *f, const struct snapshot *snap, const struct snap_sta
 	for (i = 0; i < s->npoints && s->points; i++) {
 		const struct snap_point *p = &s->points[i];
 
-		if (!finite(p->x) || !finite(p->y))
+		if (!is_num(p->x) || !is_num(p->y))
 			continue;
 		if (!n++ || p->x < xmin)
 			xmin = p->x;
@@ -839,12 +839,12 @@ static void put_facts(FILE *f, const struct snapshot *snap, const struct snap_st
 		put_slope(f, snap, t->slope_hi);
 		fprintf(f, "</span></td></tr>\n<tr><th>bytes/hour</th><td>%s/hour",
 		        fmt_bytes(a, sizeof(a), t->per_hour, 1));
-		if (finite(t->per_hour))
+		if (is_num(t->per_hour))
 			fprintf(f, " <span class=\"muted\">(%+.0f B)</span>", t->per_hour);
 		fprintf(f, "</td></tr>\n<tr><th>R\xc2\xb2</th><td>%.3f</td></tr>\n",
-		        finite(t->r2) ? t->r2 : 0.0);
+		        is_num(t->r2) ? t->r2 : 0.0);
 		fprintf(f, "<tr><th>trend</th><td>Mann-Kendall p %.2g, %d samples over ",
-		        finite(t->mk_p) ? t->mk_p : 1.0, t->n);
+		        is_num(t->mk_p) ? t->mk_p : 1.0, t->n);
 		if (snap->time_mode)
 			fprintf(f, "%s", fmt_duration(b, sizeof(b), t->x_span));
 		else
@@ -858,7 +858,7 @@ static void put_facts(FILE *f, const struct snapshot *snap, const struct snap_st
 		        s->has_verdict ? "not enough samples yet" : "no trend for this stack");
 	}
 	fputs("<tr><th>share of growth</th><td>", f);
-	if (finite(s->growth_share) && s->growth_share >= 0)
+	if (is_num(s->growth_share) && s->growth_share >= 0)
 		fprintf(f, "%.0f%% of the process's live bytes", 100.0 * s->growth_share);
 	else
 		fputs("n/a", f);
@@ -946,7 +946,7 @@ static void put_overview(FILE *f, const struct snapshot *snap, const struct rank
 			fprintf(f, "%s", fmt_bytes(a, sizeof(a), s->verdict.per_hour, 1));
 		fprintf(f, "</td><td class=\"num\">%s</td><td class=\"num\">",
 		        fmt_bytes(a, sizeof(a), (double)s->st.live_bytes, 0));
-		if (fit && finite(s->verdict.r2))
+		if (fit && is_num(s->verdict.r2))
 			fprintf(f, "%.3f", s->verdict.r2);
 		fputs("</td><td><code>", f);
 		esc(f, stack_name(s));

@@ -23,6 +23,7 @@
 #include "analyse.h"
 #include "attach.h"
 #include "requests.h"
+#include "output.h"
 #include "report.h"
 #include "snapbuild.h"
 #include "sampler.h"
@@ -45,6 +46,14 @@ static struct env {
 	bool verbose;
 	const char *requests;
 	double sample_period;
+	const char *prom_file;
+	bool keep;
+	const char *listen;
+	const char *pprof;
+	bool json;
+	const char *json_file;
+	const char *folded;
+	const char *html;
 	struct trend_params trend;
 } env = {
     .sample_period = 0.2,
@@ -55,7 +64,7 @@ static struct env {
     .max_stacks = 16384,
 };
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, dump_signal;
 
 static const char usage[] =
     "Usage: agentleak -p PID [-p PID ...] [OPTIONS] [INTERVAL [COUNT]]\n"
@@ -86,6 +95,20 @@ static const char usage[] =
     "      --window N         samples kept per stack, at most 256; older ones are\n"
     "                         thinned out, so the window reaches back to attach (32)\n"
     "      --min-growth B     bytes/hour below which nothing is a leak (1048576)\n"
+    "\n"
+    "Outputs (all may be combined):\n"
+    "      --prom-file PATH   Prometheus textfile (node_exporter textfile collector),\n"
+    "                         rewritten atomically every INTERVAL; removed at exit\n"
+    "      --keep             keep the --prom-file at exit\n"
+    "      --listen [ADDR:]PORT  serve the same metrics at http://ADDR:PORT/metrics\n"
+    "                         (ADDR defaults to 127.0.0.1)\n"
+    "      --pprof FILE       gzip profile.proto heap profile, at exit and on SIGUSR1\n"
+    "                         (go tool pprof -top FILE; inuse_space by default)\n"
+    "      --json             one JSON object per report on stdout instead of text\n"
+    "      --json-file FILE   append one JSON object per report to FILE\n"
+    "      --folded FILE      folded stacks weighted by live bytes, at exit (flamegraph)\n"
+    "      --html FILE        a self-contained HTML report, at exit and on SIGUSR1\n"
+    "\n"
     "  -v, --verbose          show probe placement and libbpf messages\n"
     "  -h, --help             this help\n"
     "  -V, --version          print the version\n"
@@ -124,6 +147,14 @@ static const struct option long_opts[] = {
     {"warmup", required_argument, NULL, 5},
     {"window", required_argument, NULL, 6},
     {"min-growth", required_argument, NULL, 7},
+    {"prom-file", required_argument, NULL, 8},
+    {"keep", no_argument, NULL, 9},
+    {"listen", required_argument, NULL, 10},
+    {"pprof", required_argument, NULL, 11},
+    {"json", no_argument, NULL, 12},
+    {"json-file", required_argument, NULL, 13},
+    {"folded", required_argument, NULL, 14},
+    {"html", required_argument, NULL, 15},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -225,6 +256,30 @@ static void parse_args(int argc, char **argv)
 		case 7:
 			env.trend.min_growth_per_hour = parse_bytes(optarg, "--min-growth");
 			break;
+		case 8:
+			env.prom_file = optarg;
+			break;
+		case 9:
+			env.keep = true;
+			break;
+		case 10:
+			env.listen = optarg;
+			break;
+		case 11:
+			env.pprof = optarg;
+			break;
+		case 12:
+			env.json = true;
+			break;
+		case 13:
+			env.json_file = optarg;
+			break;
+		case 14:
+			env.folded = optarg;
+			break;
+		case 15:
+			env.html = optarg;
+			break;
 		case 'v':
 			env.verbose = true;
 			break;
@@ -273,6 +328,11 @@ static void check_privileges(void)
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+}
+
+static void on_dump(int sig)
+{
+	dump_signal = sig;
 }
 
 static double now_seconds(void)
@@ -337,16 +397,19 @@ static double last_sample_seconds;
 
 /* What a report needs besides the sample. */
 struct run_ctx {
+	struct outputs *out;
 	struct analyser *an;
 	struct symbolizer *sym;
 	struct sampler *smpl;
 	struct req_source *req;
 };
 
+enum emit { EMIT_REPORT, EMIT_FINAL, EMIT_DUMP, EMIT_METRICS };
+
 /* Build the snapshot of this moment and hand it to every output. */
-static void emit_report(const struct run_ctx *c, const struct sample *smp, bool final,
-                        double elapsed)
+static void emit(const struct run_ctx *c, const struct sample *smp, enum emit what, double elapsed)
 {
+	bool all = (what == EMIT_FINAL || what == EMIT_DUMP) && outputs_want_all_stacks(c->out);
 	struct snap_input in = {
 	    .smp = smp,
 	    .an = c->an,
@@ -357,15 +420,20 @@ static void emit_report(const struct run_ctx *c, const struct sample *smp, bool 
 	    .request_source = requests_describe(c->req),
 	    .elapsed = elapsed,
 	    .sample_seconds = last_sample_seconds,
-	    .final = final,
-	    .symbolize_top = env.top,
+	    .final = what == EMIT_FINAL,
+	    .symbolize_top = all ? -1 : env.top,
 	    .max_depth = env.stack_depth,
 	};
 	struct snapshot snap;
 
 	if (snapshot_build(&snap, &in))
 		die("out of memory");
-	report_print(stdout, &snap, env.top, env.stack_depth);
+	if (what == EMIT_DUMP)
+		outputs_dump(c->out, &snap);
+	else if (what == EMIT_METRICS)
+		outputs_metrics(c->out, &snap);
+	else
+		outputs_report(c->out, &snap);
 	snapshot_free(&snap);
 }
 
@@ -397,6 +465,9 @@ int main(int argc, char **argv)
 	struct req_source *req;
 	struct analyser *an = NULL;
 	struct run_ctx ctx;
+	struct output_opts oopts = {0};
+	struct outputs *out;
+	bool first_sample = true;
 	double next_sample;
 	struct attacher *att;
 	struct sampler *smpl;
@@ -411,6 +482,19 @@ int main(int argc, char **argv)
 	/* libdw would fetch missing debug files over the network and block the report. */
 	unsetenv("DEBUGINFOD_URLS");
 	open_targets();
+	oopts = (struct output_opts){.top = env.top,
+	                             .stack_depth = env.stack_depth,
+	                             .json = env.json,
+	                             .json_file = env.json_file,
+	                             .prom_file = env.prom_file,
+	                             .keep = env.keep,
+	                             .listen = env.listen,
+	                             .pprof = env.pprof,
+	                             .folded = env.folded,
+	                             .html = env.html};
+	out = outputs_open(&oopts, err, sizeof(err));
+	if (!out)
+		die("%s", err);
 
 	sym = sym_new();
 	if (!sym)
@@ -455,9 +539,10 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, on_dump);
 	fprintf(stderr, "agentleak: tracing %d process(es); Ctrl-C to stop\n", env.npids);
 
-	ctx = (struct run_ctx){.an = an, .sym = sym, .smpl = smpl, .req = req};
+	ctx = (struct run_ctx){.out = out, .an = an, .sym = sym, .smpl = smpl, .req = req};
 	start = now_seconds();
 	next_report = start + env.interval;
 	next_sample = start;
@@ -482,18 +567,27 @@ int main(int argc, char **argv)
 			if (next_sample < now)
 				next_sample = now + env.sample_period;
 			take_sample(smpl, att, req, an, &smp, now - start);
+			if (first_sample)
+				emit(&ctx, &smp, EMIT_METRICS, now - start);
+			first_sample = false;
+		}
+		outputs_service(out);
+		if (dump_signal) {
+			dump_signal = 0;
+			emit(&ctx, &smp, EMIT_DUMP, now - start);
 		}
 		if (now < next_report)
 			continue;
 		next_report += env.interval;
 		refresh_symbols(sym);
-		emit_report(&ctx, &smp, false, now - start);
+		emit(&ctx, &smp, EMIT_REPORT, now - start);
 		if (env.count && ++reports >= env.count)
 			break;
 	}
 	take_sample(smpl, att, req, an, &smp, now_seconds() - start);
-	emit_report(&ctx, &smp, true, now_seconds() - start);
+	emit(&ctx, &smp, EMIT_FINAL, now_seconds() - start);
 
+	outputs_close(out);
 	sample_release(&smp);
 	analyser_free(an);
 	requests_free(req);

@@ -554,8 +554,14 @@ static void put_functions(struct pprof *pp)
 	}
 }
 
-static void put_comment(struct pprof *pp, const char *text)
+/* A comment is one line: control characters become '?'. */
+static void put_comment(struct pprof *pp, char *text)
 {
+	char *c;
+
+	for (c = text; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	put_uint(&pp->out, PROFILE_COMMENT, str_id(pp, text));
 }
 
@@ -564,7 +570,8 @@ static void put_comments(struct pprof *pp, const struct snapshot *snap)
 	char line[1200];
 	int i;
 
-	put_comment(pp, "agentleak heap profile: allocations since attach, live at the end");
+	snprintf(line, sizeof(line), "agentleak heap profile: allocations since attach, live now");
+	put_comment(pp, line);
 	snprintf(line, sizeof(line), "requests: %s%s",
 	         snap->request_source ? snap->request_source : "time",
 	         snap->time_mode ? " (no request source: per second)" : "");
