@@ -17,7 +17,7 @@ ARCH	:= x86
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer
 CPPFLAGS += -Iinclude -Icli -I$(OUT)
-LDLIBS	:= -lbpf -ldw -lelf -lz -lcapstone
+LDLIBS	:= -lbpf -ldw -lelf -lz -lcapstone -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Wall \
 	      -I/usr/include/$(shell uname -m)-linux-gnu
 

@@ -41,6 +41,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set before load: count accepted connections as requests. */
 const volatile bool count_accept = false;
+/* Set before load: Poisson sampling, one sample per sample_bytes on average; 0 = off. */
+const volatile __u64 sample_bytes = 0;
 
 /* Call state of one thread between an allocator's entry and its return. */
 struct inflight {
@@ -49,7 +51,8 @@ struct inflight {
 	__u64 arg;  /* realloc: old block; posix_memalign: where the result goes */
 	struct al_stack_key stack;
 	__u64 start_ns;
-	__u32 depth; /* nested allocator calls still open */
+	__u64 weight; /* x1024: 1024 unsampled; 0 not sampled (skip the block) */
+	__u32 depth;  /* nested allocator calls still open */
 	__u32 kind;
 };
 
@@ -108,6 +111,30 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+/* Sampling: exponential gaps between samples (bytes), and inverse inclusion
+ * probabilities 1/(1-exp(-size/R)), both filled by userspace before attach. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AL_SAMPLE_GAPS);
+	__type(key, __u32);
+	__type(value, __u64);
+} sample_gaps SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AL_SAMPLE_WEIGHTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} sample_weights SEC(".maps");
+
+/* Bytes each thread may still allocate before its next sample. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __s64);
+} sample_budget SEC(".maps");
+
 static __always_inline void count(__u32 which)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &which);
@@ -142,6 +169,57 @@ static __always_inline struct al_stack_stats *stats_of(struct al_stack_key *key)
 	return s;
 }
 
+static __always_inline __s64 next_gap(void)
+{
+	__u32 i = bpf_get_prandom_u32() % AL_SAMPLE_GAPS;
+	__u64 *g = bpf_map_lookup_elem(&sample_gaps, &i);
+
+	return g ? (__s64)*g : (__s64)sample_bytes;
+}
+
+/* Byte-based Poisson sampling (as tcmalloc, jemalloc and Go do): a sample point falls
+ * every sample_bytes on average; an allocation is sampled when one falls inside it,
+ * with probability 1 - exp(-size/R), and then stands for 1/that of itself. Returns
+ * that weight x1024, or 0 when the allocation is not sampled. */
+static __always_inline __u64 sample_weight(__u32 tid, __u64 size)
+{
+	__u64 r = sample_bytes, *w;
+	__s64 *budget, fresh;
+	__u32 i;
+
+	if (!r)
+		return 1024;
+	budget = bpf_map_lookup_elem(&sample_budget, &tid);
+	if (!budget) {
+		fresh = next_gap();
+		bpf_map_update_elem(&sample_budget, &tid, &fresh, BPF_ANY);
+		budget = bpf_map_lookup_elem(&sample_budget, &tid);
+		if (!budget)
+			return 0;
+	}
+	*budget -= size;
+	if (*budget > 0)
+		return 0;
+	for (i = 0; i < 16 && *budget <= 0; i++)
+		*budget += next_gap();
+	if (size * 32 < r) /* 1/(1-exp(-x)) = 1/x + 1/2 + O(x) */
+		return (r << 10) / (size ? size : 1) + 512;
+	if (size >= 8 * r)
+		return 1024;
+	i = (__u32)(size * 32 / r);
+	w = bpf_map_lookup_elem(&sample_weights, &i);
+	return w ? *w : 1024;
+}
+
+/* Scale by weight (x1024); objects are rounded at random, so they stay unbiased. */
+static __always_inline void scale(__u64 weight, __u64 size, __u64 *bytes, __u64 *objects)
+{
+	*bytes = size * weight >> 10;
+	*objects = weight >> 10;
+	if ((bpf_get_prandom_u32() & 1023) < (weight & 1023))
+		*objects += 1;
+}
+
 static __always_inline void unaccount(struct al_alloc_val *v)
 {
 	struct al_stack_stats *s = bpf_map_lookup_elem(&stats, &v->stack);
@@ -149,8 +227,8 @@ static __always_inline void unaccount(struct al_alloc_val *v)
 	if (!s)
 		return;
 	__sync_fetch_and_add(&s->live_bytes, -v->size);
-	__sync_fetch_and_add(&s->live_objects, -1);
-	__sync_fetch_and_add(&s->frees, 1);
+	__sync_fetch_and_add(&s->live_objects, -v->objects);
+	__sync_fetch_and_add(&s->frees, v->objects);
 	__sync_fetch_and_add(&s->free_bytes, v->size);
 }
 
@@ -162,7 +240,8 @@ static __always_inline void forget_block(__u32 tgid, __u64 addr)
 
 	v = bpf_map_lookup_elem(&allocs, &k);
 	if (!v) {
-		count(AL_C_UNKNOWN_FREES);
+		if (!sample_bytes) /* sampled: most blocks were never recorded */
+			count(AL_C_UNKNOWN_FREES);
 		return;
 	}
 	copy = *v;
@@ -171,19 +250,20 @@ static __always_inline void forget_block(__u32 tgid, __u64 addr)
 	unaccount(&copy);
 }
 
-static __always_inline void record_block(__u32 tgid, __u64 addr, __u64 size,
+static __always_inline void record_block(__u32 tgid, __u64 addr, __u64 size, __u64 weight,
                                          struct al_stack_key *stack)
 {
 	struct al_alloc_key k = {.addr = addr, .tgid = tgid};
-	struct al_alloc_val v = {.size = size, .stack = *stack};
+	struct al_alloc_val v = {.stack = *stack};
 	struct al_alloc_val *old;
 	struct al_stack_stats *s;
 
+	scale(weight, size, &v.size, &v.objects);
 	s = stats_of(stack);
 	if (!s)
 		return;
-	__sync_fetch_and_add(&s->allocs, 1);
-	__sync_fetch_and_add(&s->alloc_bytes, size);
+	__sync_fetch_and_add(&s->allocs, v.objects);
+	__sync_fetch_and_add(&s->alloc_bytes, v.size);
 
 	/* The same address live twice means we missed its free: retire it. */
 	old = bpf_map_lookup_elem(&allocs, &k);
@@ -197,8 +277,8 @@ static __always_inline void record_block(__u32 tgid, __u64 addr, __u64 size,
 		count(AL_C_ALLOC_MAP_FULL);
 		return;
 	}
-	__sync_fetch_and_add(&s->live_bytes, size);
-	__sync_fetch_and_add(&s->live_objects, 1);
+	__sync_fetch_and_add(&s->live_bytes, v.size);
+	__sync_fetch_and_add(&s->live_objects, v.objects);
 }
 
 #define STALE_NS 1000000000ULL /* no allocator call lasts a second: older state is stale */
@@ -265,7 +345,10 @@ int BPF_KPROBE(alloc_enter)
 	}
 	st.stack.tgid = pid_tgid >> 32;
 	st.stack.kind = kind;
-	st.stack.stackid = take_stack(ctx);
+	st.weight = sample_weight(tid, st.size);
+	/* Not sampled: no stack to take, but the call must still be followed (nesting,
+	 * realloc's old block). */
+	st.stack.stackid = st.weight ? take_stack(ctx) : -1;
 	st.stack.caller = ret_addr;
 	st.start_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY))
@@ -308,7 +391,9 @@ int BPF_KRETPROBE(alloc_return)
 			count(AL_C_FAILED_ALLOCS);
 		return 0;
 	}
-	record_block(tgid, addr, st.size, &st.stack);
+	if (!st.weight)
+		return 0;
+	record_block(tgid, addr, st.size, st.weight, &st.stack);
 	return 0;
 }
 

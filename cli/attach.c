@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
@@ -54,6 +55,29 @@ static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* The exponential gaps between sample points (its quantiles, picked at random by the
+ * BPF side) and the weights 1/(1-exp(-size/R)) for size/R in [i/32, (i+1)/32). */
+static int fill_sampling(struct attacher *a, unsigned long long r)
+{
+	int gaps = bpf_map__fd(a->skel->maps.sample_gaps);
+	int weights = bpf_map__fd(a->skel->maps.sample_weights);
+	__u32 i;
+
+	for (i = 0; i < AL_SAMPLE_GAPS; i++) {
+		__u64 g = (__u64)(-(double)r * log((i + 0.5) / AL_SAMPLE_GAPS)) + 1;
+
+		if (bpf_map_update_elem(gaps, &i, &g, BPF_ANY))
+			return -1;
+	}
+	for (i = 0; i < AL_SAMPLE_WEIGHTS; i++) {
+		__u64 w = (__u64)(1024.0 / (1.0 - exp(-(i + 0.5) / 32.0)));
+
+		if (bpf_map_update_elem(weights, &i, &w, BPF_ANY))
+			return -1;
+	}
+	return 0;
+}
+
 struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t errlen)
 {
 	struct attacher *a = calloc(1, sizeof(*a));
@@ -74,10 +98,15 @@ struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t e
 	bpf_map__set_max_entries(a->skel->maps.stats, opts->max_stacks);
 	bpf_map__set_max_entries(a->skel->maps.stacks, opts->max_stacks);
 	a->skel->rodata->count_accept = opts->count_accept;
+	a->skel->rodata->sample_bytes = opts->sample_bytes;
 	e = agentleak_bpf__load(a->skel);
 	if (e) {
 		snprintf(err, errlen, "cannot load the BPF programs: %s%s", strerror(-e),
 		         e == -EPERM ? " (need root or CAP_BPF+CAP_PERFMON)" : "");
+		goto fail;
+	}
+	if (opts->sample_bytes && fill_sampling(a, opts->sample_bytes)) {
+		snprintf(err, errlen, "cannot set up sampling: %s", strerror(errno));
 		goto fail;
 	}
 	return a;

@@ -13,6 +13,7 @@ struct attach_opts {
 	unsigned int max_stacks; /* distinct stacks */
 	bool verbose;
 	bool count_accept; /* accepted connections are the request count */
+	unsigned long long sample_bytes; /* Poisson sampling: mean bytes between samples; 0 off */
 };
 
 enum attach_map {

@@ -54,6 +54,7 @@ static const char css[] =
     ".banner{border-radius:8px;padding:12px 18px;margin:18px 0 0;font-size:16px;font-weight:600}"
     ".bad{background:#fdecea;color:#8a1c13;border:1px solid #f4c1bb}"
     ".good{background:#e9f5ea;color:#1b5e20;border:1px solid #c6e3c8}"
+    ".wait{background:#eef1f4;color:#3e4c59;border:1px solid #d5dbe1}"
     "table{border-collapse:collapse}"
     ".kv th{text-align:left;font-weight:600;color:#52606d;padding:3px 18px 3px 0;"
     "vertical-align:top;white-space:nowrap}"
@@ -190,8 +191,11 @@ static char *fmt_count(char *buf, size_t len, unsigned long long v)
 
 static char *fmt_countd(char *buf, size_t len, double v)
 {
-	if (!is_num(v) || v < 0) {
-		snprintf(buf, len, "%s", is_num(v) ? "0" : "n/a");
+	if (!is_num(v) || v < 0 || v >= 1e19) {
+		if (is_num(v) && v > 0)
+			snprintf(buf, len, "%.3g", v);
+		else
+			snprintf(buf, len, "%s", is_num(v) ? "0" : "n/a");
 		return buf;
 	}
 	return fmt_count(buf, len, (unsigned long long)(v + 0.5));
@@ -206,12 +210,12 @@ static char *fmt_duration(char *buf, size_t len, double s)
 		snprintf(buf, len, "n/a");
 	else if (s < 60)
 		snprintf(buf, len, "%.1f s", s);
+	else if (s >= 2 * 86400)
+		snprintf(buf, len, "%.1f days", s / 86400);
 	else if ((t = (long long)(s + 0.5)) < 3600)
 		snprintf(buf, len, "%lldm %02llds", t / 60, t % 60);
-	else if (t < 2 * 86400)
-		snprintf(buf, len, "%lldh %02lldm", t / 3600, t / 60 % 60);
 	else
-		snprintf(buf, len, "%.1f days", s / 86400);
+		snprintf(buf, len, "%lldh %02lldm", t / 3600, t / 60 % 60);
 	return buf;
 }
 
@@ -404,10 +408,19 @@ static void put_banner(FILE *f, const struct snapshot *snap)
 	int i;
 
 	if (snap->nleaks <= 0) {
-		fprintf(f,
-		        "<div class=\"banner good\">No leak found: no stack's live bytes grow "
-		        "steadily with %s.</div>\n",
-		        snap->time_mode ? "time" : "requests");
+		for (i = 0; i < snap->nstacks && !strcmp(verdict_of(&snap->stacks[i]), "none"); i++)
+			;
+		if (i == snap->nstacks)
+			fputs(
+			    "<div class=\"banner wait\">No verdict yet: too few samples to tell a "
+			    "leak from a cache.</div>\n",
+			    f);
+		else
+			fprintf(
+			    f,
+			    "<div class=\"banner good\">No leak found: no stack's live bytes grow "
+			    "steadily with %s.</div>\n",
+			    snap->time_mode ? "time" : "requests");
 		return;
 	}
 	for (i = 0; i < snap->nstacks; i++)
@@ -514,9 +527,9 @@ static void put_process(FILE *f, const struct snapshot *snap, const struct snap_
 		esc(f, p->allocator);
 		fputs("</code>", f);
 	}
-	fprintf(f, "</td></tr>\n<tr><th>tracked live heap</th><td>%s in %s objects at %d stacks",
+	fprintf(f, "</td></tr>\n<tr><th>tracked live heap</th><td>%s in %s objects at %d stack%s",
 	        fmt_bytes(a, sizeof(a), (double)p->live_bytes, 0),
-	        fmt_count(b, sizeof(b), p->live_objects), p->nstacks);
+	        fmt_count(b, sizeof(b), p->live_objects), p->nstacks, p->nstacks == 1 ? "" : "s");
 	fprintf(f, "</td></tr>\n<tr><th>since attach</th><td>%s allocs, ",
 	        fmt_count(a, sizeof(a), p->allocs));
 	fprintf(f, "%s frees", fmt_count(b, sizeof(b), p->frees));
@@ -693,12 +706,35 @@ static double fit_intercept(const struct snap_point *p, int n, double slope)
 	return b;
 }
 
+/* Narrow [x0, x1] to where b + slope * x is on the y axis; 0 when nothing is left. */
+static int clip_line(double *x0, double *x1, double b, double slope, const struct axis *ya)
+{
+	double lo, hi, t;
+
+	if (!is_num(b))
+		return 0;
+	if (slope == 0)
+		return b >= ya->lo && b <= ya->hi;
+	lo = (ya->lo - b) / slope;
+	hi = (ya->hi - b) / slope;
+	if (lo > hi) {
+		t = lo;
+		lo = hi;
+		hi = t;
+	}
+	if (lo > *x0)
+		*x0 = lo;
+	if (hi < *x1)
+		*x1 = hi;
+	return is_num(*x0) && is_num(*x1) && *x1 > *x0;
+}
+
 static void put_fit(FILE *f, const struct snapshot *snap, const struct snap_stack *s, int first,
-                    const struct axis *xa, const struct axis *ya, int idx)
+                    const struct axis *xa, const struct axis *ya)
 {
 	const struct snap_point *p = s->points + first;
 	int i, n = s->npoints - first;
-	double slope = s->verdict.slope, b, x0 = 0, x1 = 0;
+	double slope = s->verdict.slope, b, x0 = 0, x1 = 0, y0, y1;
 	int seen = 0;
 
 	if (!s->has_verdict || s->verdict.verdict == V_NONE || n < 2 || !is_num(slope))
@@ -714,10 +750,16 @@ static void put_fit(FILE *f, const struct snapshot *snap, const struct snap_stac
 	if (seen < 2 || !(x1 > x0))
 		return;
 	b = fit_intercept(p, n, slope);
+	if (!clip_line(&x0, &x1, b, slope, ya))
+		return;
+	y0 = py(ya, b + slope * x0);
+	y1 = py(ya, b + slope * x1);
+	if (!is_num(y0) || !is_num(y1))
+		return;
 	fprintf(f,
-	        "<line class=\"fit\" clip-path=\"url(#clip%d)\" x1=\"%.1f\" y1=\"%.1f\" "
-	        "x2=\"%.1f\" y2=\"%.1f\"><title>Theil-Sen fit: ",
-	        idx, px(xa, x0), py(ya, b + slope * x0), px(xa, x1), py(ya, b + slope * x1));
+	        "<line class=\"fit\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"><title>"
+	        "Theil-Sen fit: ",
+	        px(xa, x0), y0, px(xa, x1), y1);
 	put_slope(f, snap, slope);
 	fputs("</title></line>\n", f);
 }
@@ -743,7 +785,7 @@ static void put_points(FILE *f, const struct snapshot *snap, const struct snap_s
 	}
 }
 
-static void put_plot(FILE *f, const struct snapshot *snap, const struct snap_stack *s, int idx)
+static void put_plot(FILE *f, const struct snapshot *snap, const struct snap_stack *s)
 {
 	double xmin = 0, xmax = 0, ymax = 0;
 	struct axis xa, ya;
@@ -785,11 +827,7 @@ static void put_plot(FILE *f, const struct snapshot *snap, const struct snap_sta
 		fputs("</svg>\n", f);
 		return;
 	}
-	fprintf(f,
-	        "<clipPath id=\"clip%d\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>"
-	        "</clipPath>\n",
-	        idx, PLOT_L, PLOT_T, PLOT_W - PLOT_L - PLOT_R, PLOT_H - PLOT_T - PLOT_B);
-	put_fit(f, snap, s, first, &xa, &ya, idx);
+	put_fit(f, snap, s, first, &xa, &ya);
 	put_points(f, snap, s, first, &xa, &ya);
 	fputs("</svg>\n", f);
 }
@@ -909,7 +947,7 @@ static void put_stack(FILE *f, const struct snapshot *snap, const struct snap_st
 	escf(f, "pid %u \xc2\xb7 %s \xc2\xb7 stack %s", s->key.tgid, s->kind ? s->kind : "?",
 	     s->id);
 	fputs("</span></h3>\n<div class=\"row\">\n<div>\n", f);
-	put_plot(f, snap, s, rank);
+	put_plot(f, snap, s);
 	fputs("<div class=\"cap\"><span class=\"key\" style=\"background:#1d5fb4\"></span>samples "
 	      "of the fit<span class=\"key\" style=\"border:1px solid #1d5fb4\"></span>warm-up"
 	      "<span class=\"key\" style=\"background:#d32f2f;height:3px\"></span>Theil-Sen "
@@ -1130,15 +1168,18 @@ static void flame_free(struct flame *fl)
 	free(fl->slot);
 }
 
-static const struct flame *sort_fl;
+struct kid {
+	int i;
+	double bytes;
+};
 
 static int by_bytes(const void *a, const void *b)
 {
-	const struct fnode *x = &sort_fl->v[*(const int *)a], *y = &sort_fl->v[*(const int *)b];
+	const struct kid *x = a, *y = b;
 
 	if (x->bytes != y->bytes)
 		return x->bytes < y->bytes ? 1 : -1;
-	return *(const int *)a - *(const int *)b;
+	return x->i - y->i;
 }
 
 static unsigned name_hash(const char *s)
@@ -1165,18 +1206,17 @@ static void node_color(char *buf, size_t len, const struct fnode *a, int root)
 		snprintf(buf, len, "hsl(%u,82%%,%u%%)", 28 + h % 26, 60 + (h >> 8) % 10);
 }
 
-static void flame_node(FILE *f, const struct snapshot *snap, const struct flame *fl, int i,
-                       double x)
+/* One rectangle with its tooltip and, when it fits, its name. */
+static void flame_rect(FILE *f, const struct snapshot *snap, const struct flame *fl, int i,
+                       double x, double w)
 {
 	const struct fnode *a = &fl->v[i];
 	const struct snap_process *p;
-	double w = a->bytes / fl->total * FLAME_W, y = (fl->depth - a->depth) * FLAME_ROW;
+	double y = (fl->depth - a->depth) * FLAME_ROW;
 	char color[40], b[32], name[96];
 	const char *label = a->name;
-	int *kids, nk = 0, k, c, fit;
+	int fit;
 
-	if (w < FLAME_MIN_W)
-		return;
 	if (!label) {
 		p = process_of(snap, a->pid);
 		snprintf(name, sizeof(name), "pid %d%s%s", a->pid, p ? " " : "", p ? p->comm : "");
@@ -1200,23 +1240,37 @@ static void flame_node(FILE *f, const struct snapshot *snap, const struct flame 
 		fputs("</text>", f);
 	}
 	fputs("</g>\n", f);
-	for (c = a->child; c >= 0; c = fl->v[c].next)
+}
+
+/* Node i at x, then its children left to right, largest first. */
+static void flame_node(FILE *f, const struct snapshot *snap, const struct flame *fl, int i,
+                       double x)
+{
+	double w = fl->v[i].bytes / fl->total * FLAME_W;
+	struct kid *kids;
+	int nk = 0, k, c;
+
+	if (w < FLAME_MIN_W)
+		return;
+	flame_rect(f, snap, fl, i, x, w);
+	for (c = fl->v[i].child; c >= 0; c = fl->v[c].next)
 		nk++;
 	kids = nk ? malloc(nk * sizeof(*kids)) : NULL;
-	if (!kids) {
-		for (c = a->child; c >= 0; c = fl->v[c].next) {
+	if (!kids) { /* no children, or out of memory: in list order */
+		for (c = fl->v[i].child; c >= 0; c = fl->v[c].next) {
 			flame_node(f, snap, fl, c, x);
 			x += fl->v[c].bytes / fl->total * FLAME_W;
 		}
 		return;
 	}
-	for (k = 0, c = a->child; c >= 0; c = fl->v[c].next)
-		kids[k++] = c;
-	sort_fl = fl;
+	for (k = 0, c = fl->v[i].child; c >= 0; c = fl->v[c].next, k++) {
+		kids[k].i = c;
+		kids[k].bytes = fl->v[c].bytes;
+	}
 	qsort(kids, nk, sizeof(*kids), by_bytes);
 	for (k = 0; k < nk; k++) {
-		flame_node(f, snap, fl, kids[k], x);
-		x += fl->v[kids[k]].bytes / fl->total * FLAME_W;
+		flame_node(f, snap, fl, kids[k].i, x);
+		x += kids[k].bytes / fl->total * FLAME_W;
 	}
 	free(kids);
 }

@@ -21,15 +21,15 @@
 #include <unistd.h>
 #include "httpd.h"
 
-#define LINGER_MS      1000 /* answer sent: wait this long for the client to close */
-#define ACCEPTS_PER_GO 64   /* connections accepted per httpd_service() */
-#define DRAINS_PER_GO  16   /* recv calls on a closing client per httpd_service() */
+#define ACCEPTS_PER_GO 64 /* connections accepted per httpd_service() */
+#define DRAINS_PER_GO  16 /* recv calls on a closing client per httpd_service() */
 
 enum state {
 	C_FREE,
 	C_READING, /* waiting for the request head */
 	C_WRITING, /* sending the answer */
-	C_CLOSING, /* answer sent, write side shut: waiting for the client's FIN */
+	C_CLOSING, /* answer handed to the kernel, write side shut: waiting for the client's
+	            * close (its deadline is still the answer's) */
 };
 
 struct page {
@@ -41,7 +41,7 @@ struct page {
 struct client {
 	int fd;
 	enum state state;
-	unsigned long long since; /* ms: accepted, answer ready, or closing since */
+	unsigned long long since; /* ms: accepted, then answer ready */
 	unsigned long long seq;   /* accept order, for eviction */
 	size_t rlen;
 	char head[HTTPD_HEAD_MAX];
@@ -260,8 +260,14 @@ struct httpd *httpd_open(const char *addr, char *err, size_t errlen)
 	return h;
 }
 
-static void drop(struct client *c)
+/* Close c. reset: abort the connection (RST) so that a client which does not read
+ * frees at once the kernel memory its unsent answer holds. */
+static void drop(struct client *c, bool reset)
 {
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	if (c->fd >= 0 && reset)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	if (c->fd >= 0)
 		close(c->fd);
 	page_put(c->page);
@@ -275,7 +281,7 @@ void httpd_close(struct httpd *h)
 	if (!h)
 		return;
 	for (int i = 0; i < HTTPD_MAX_CLIENTS; i++)
-		drop(&h->clients[i]);
+		drop(&h->clients[i], true);
 	close(h->fd);
 	page_put(h->page);
 	free(h);
@@ -450,13 +456,13 @@ static void read_head(struct httpd *h, struct client *c, unsigned long long now)
 			continue;
 		} else {
 			if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-				drop(c); /* closed or reset before asking */
+				drop(c, false); /* closed or reset before asking */
 			return;
 		}
 	}
 }
 
-static void write_answer(struct client *c, unsigned long long now)
+static void write_answer(struct client *c)
 {
 	size_t total = c->outlen + (c->page ? c->page->len : 0);
 
@@ -482,7 +488,7 @@ static void write_answer(struct client *c, unsigned long long now)
 			continue;
 		} else {
 			if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-				drop(c);
+				drop(c, false);
 			return;
 		}
 	}
@@ -490,7 +496,6 @@ static void write_answer(struct client *c, unsigned long long now)
 	c->page = NULL;
 	shutdown(c->fd, SHUT_WR);
 	c->state = C_CLOSING;
-	c->since = now;
 }
 
 /* Read and discard until the client closes: closing with unread data would send a
@@ -505,19 +510,17 @@ static void drain(struct client *c)
 		if (n > 0 || (n < 0 && errno == EINTR))
 			continue;
 		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-			drop(c);
+			drop(c, false);
 		return;
 	}
 }
 
 static void expire(struct client *c, unsigned long long now)
 {
-	unsigned long long limit = c->state == C_READING   ? HTTPD_HEAD_MS
-	                           : c->state == C_WRITING ? HTTPD_ANSWER_MS
-	                                                   : LINGER_MS;
+	unsigned long long limit = c->state == C_READING ? HTTPD_HEAD_MS : HTTPD_ANSWER_MS;
 
 	if (c->state != C_FREE && now - c->since > limit)
-		drop(c);
+		drop(c, true);
 }
 
 static void service_client(struct httpd *h, struct client *c, unsigned long long now)
@@ -525,7 +528,7 @@ static void service_client(struct httpd *h, struct client *c, unsigned long long
 	if (c->state == C_READING)
 		read_head(h, c, now);
 	if (c->state == C_WRITING)
-		write_answer(c, now);
+		write_answer(c);
 	if (c->state == C_CLOSING)
 		drain(c);
 	expire(c, now);
@@ -548,7 +551,7 @@ static struct client *free_slot(struct httpd *h)
 			oldest_reading = c;
 	}
 	oldest = oldest_reading ? oldest_reading : oldest;
-	drop(oldest);
+	drop(oldest, true);
 	return oldest;
 }
 

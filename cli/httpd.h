@@ -12,8 +12,9 @@
  *   a malformed request line     400
  *   a head above 8 KiB           431
  * A client that has not sent its request head within 2 s, or has not taken its
- * answer within 5 s, is dropped; when all slots are taken a new client replaces
- * the oldest one still sending its request (or else the oldest one).
+ * answer and closed within 5 s of it being ready, is dropped (reset, so that its
+ * unsent answer does not linger in the kernel); when all slots are taken a new
+ * client replaces the oldest one still sending its request (or else the oldest).
  */
 #ifndef AL_HTTPD_H
 #define AL_HTTPD_H

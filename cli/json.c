@@ -284,6 +284,7 @@ int json_write(FILE *f, const struct snapshot *snap, int top)
 	put_str(f, snap->request_source ? snap->request_source : "time", 4096);
 	bool_field(f, "time_mode", snap->time_mode);
 	num_field(f, "sample_seconds", snap->sample_seconds);
+	u64_field(f, "sample_bytes", snap->sample_bytes);
 	key(f, "processes");
 	putc('[', f);
 	for (i = 0; snap->procs && i < snap->nprocs; i++) {

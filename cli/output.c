@@ -56,15 +56,31 @@ static void listen_address(const char *arg, char *buf, size_t len)
 		snprintf(buf, len, "%s", arg);
 }
 
+/* Prefix a path check's message with the option it came from. */
+static int checked(const char *opt, int r, char *err, size_t errlen)
+{
+	char msg[512];
+
+	if (!r)
+		return 0;
+	if (!strncmp(err, opt, strlen(opt)))
+		return -1; /* already says which option */
+	snprintf(msg, sizeof(msg), "%s", err);
+	snprintf(err, errlen, "%s: %s", opt, msg);
+	return -1;
+}
+
 static int check_paths(const struct output_opts *o, char *err, size_t errlen)
 {
-	if (o->prom_file && prom_check_path(o->prom_file, err, errlen))
+	if (o->prom_file &&
+	    checked("--prom-file", prom_check_path(o->prom_file, err, errlen), err, errlen))
 		return -1;
-	if (o->pprof && pprof_check_path(o->pprof, err, errlen))
+	if (o->pprof && checked("--pprof", pprof_check_path(o->pprof, err, errlen), err, errlen))
 		return -1;
-	if (o->folded && folded_check_path(o->folded, err, errlen))
+	if (o->folded &&
+	    checked("--folded", folded_check_path(o->folded, err, errlen), err, errlen))
 		return -1;
-	if (o->html && html_check_path(o->html, err, errlen))
+	if (o->html && checked("--html", html_check_path(o->html, err, errlen), err, errlen))
 		return -1;
 	return 0;
 }

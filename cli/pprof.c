@@ -576,6 +576,13 @@ static void put_comments(struct pprof *pp, const struct snapshot *snap)
 	         snap->request_source ? snap->request_source : "time",
 	         snap->time_mode ? " (no request source: per second)" : "");
 	put_comment(pp, line);
+	if (snap->sample_bytes) {
+		snprintf(
+		    line, sizeof(line),
+		    "sampled: one block per %llu bytes on average, values are scaled estimates",
+		    snap->sample_bytes);
+		put_comment(pp, line);
+	}
 	for (i = 0; i < snap->nprocs && snap->procs; i++) {
 		const struct snap_process *p = &snap->procs[i];
 
@@ -616,7 +623,7 @@ static void encode(struct pprof *pp, const struct snapshot *snap)
 	put_uint(&pp->out, PROFILE_TIME_NANOS, nanos(snap->unix_time));
 	put_uint(&pp->out, PROFILE_DURATION_NANOS, nanos(snap->elapsed));
 	put_value_type(pp, PROFILE_PERIOD_TYPE, "space", "bytes");
-	put_uint(&pp->out, PROFILE_PERIOD, 1);
+	put_uint(&pp->out, PROFILE_PERIOD, snap->sample_bytes ? snap->sample_bytes : 1);
 	put_comments(pp, snap);
 	put_uint(&pp->out, PROFILE_DEFAULT_SAMPLE_TYPE, str_id(pp, "inuse_space"));
 	put_strings(pp); /* last: every string is known now */

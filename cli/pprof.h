@@ -16,7 +16,8 @@
  * alloc_objects/count, alloc_space/bytes, inuse_objects/count, inuse_space/bytes
  * (default_sample_type inuse_space), one sample per stack, its location ids leaf first
  * (frames[0], the allocator's caller), value = [allocs, alloc_bytes, live_objects,
- * live_bytes], labels pid (num), kind, stack (the stack id) and verdict (when known).
+ * live_bytes], labels pid (num), kind, stack (the stack id) and verdict (when known);
+ * period 1, or the mean sampling gap with --sample-bytes (values are then estimates).
  * Written to a temporary file in the same directory, then renamed over path: path is
  * either the complete old file or the complete new one. Returns 0, or -errno with a
  * one-line message in err. */

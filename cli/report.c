@@ -126,6 +126,11 @@ void report_print(FILE *out, const struct snapshot *snap, int top, int max_depth
 	for (i = 0; i < snap->nprocs; i++)
 		print_process(out, snap, &snap->procs[i]);
 	print_losses(out, snap);
+	if (snap->sample_bytes)
+		fprintf(out,
+			"sampling: one allocation per %llu B on average; bytes and objects are "
+			"scaled estimates\n",
+			snap->sample_bytes);
 	for (i = 0; i < snap->nstacks && rank < top; i++) {
 		if ((long long)snap->stacks[i].st.live_bytes <= 0)
 			break;

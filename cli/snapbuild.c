@@ -185,6 +185,7 @@ int snapshot_build(struct snapshot *snap, const struct snap_input *in)
 	snap->time_mode = in->an && analyser_time_mode(in->an);
 	snap->request_source = in->request_source;
 	snap->sample_seconds = in->sample_seconds;
+	snap->sample_bytes = in->sample_bytes;
 	memcpy(snap->counters, in->smp->counters, sizeof(snap->counters));
 	snap->procs = calloc(in->ntargets ? in->ntargets : 1, sizeof(*snap->procs));
 	snap->stacks = calloc(in->smp->n ? in->smp->n : 1, sizeof(*snap->stacks));

@@ -24,6 +24,7 @@ struct snap_input {
 	const char *request_source;
 	double elapsed;
 	double sample_seconds;
+	unsigned long long sample_bytes;
 	bool final;
 	int symbolize_top; /* symbolize the first N stacks; -1: all */
 	int max_depth;     /* frames kept per stack */

@@ -71,10 +71,16 @@ struct al_alloc_key {
 	__u32 pad;
 };
 
+/* size and objects are what the block added to its stack's counters: its size and 1,
+ * or with --sample-bytes its scaled (unbiased) share of both. */
 struct al_alloc_val {
 	__u64 size;
+	__u64 objects;
 	struct al_stack_key stack;
 };
+
+#define AL_SAMPLE_GAPS	  1024 /* exponential gaps, mean --sample-bytes, from userspace */
+#define AL_SAMPLE_WEIGHTS 256  /* weights (x1024) for size/R in [i/32, (i+1)/32) */
 
 enum al_event_type {
 	AL_EV_MMAP = 1,

@@ -265,3 +265,26 @@ def test_alloc_map_full_is_counted():
     if lost < count - cap:
         run.problem("alloc-map-full %d, expected at least %d" % (lost, count - cap))
     run.finish()
+
+
+def test_sampling_estimate():
+    """--sample-bytes 512 KiB on a leak of 131072 x 4 KiB = 512 MiB: about 1024 blocks are
+    sampled (one per 512 KiB on average), so the scaled estimate has a standard error of
+    ~3.1%; it must be within +-10% (3.2 sigma) for bytes and objects."""
+    count, size, rate = 131072, 4096, 512 * 1024
+    run = run_workload_under_agentleak(
+        [workload("alloc_funcs"), "--only", "malloc", "--count", str(count), "--size",
+         str(size)], extra_agentleak_args=["--sample-bytes", str(rate)], timeout=90)
+    check_run(run)
+    pid = run.pids[0]
+    live, objs = sum_by_frame0(run.report["stacks"], pid, "leak_malloc", "malloc")
+    truth = count * size
+    if abs(live - truth) > 0.10 * truth:
+        run.problem("sampled estimate %d B, truth %d B: off by %.1f%% (> 10%%)"
+                    % (live, truth, 100.0 * (live - truth) / truth))
+    if abs(objs - count) > 0.10 * count:
+        run.problem("sampled estimate %d objects, truth %d: off by %.1f%% (> 10%%)"
+                    % (objs, count, 100.0 * (objs - count) / count))
+    if "sampling: one allocation per %d B" % rate not in run.stdout:
+        run.problem("the report does not say that it is sampled")
+    run.finish()

@@ -27,7 +27,7 @@
 
 #include <malloc.h>
 
-#define MAX_COUNT 4096
+#define MAX_COUNT 262144
 
 void *volatile g_malloc[MAX_COUNT];
 void *volatile g_calloc[11];
