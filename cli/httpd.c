@@ -299,8 +299,11 @@ int httpd_port(const struct httpd *h)
 
 int httpd_set_body(struct httpd *h, const char *body, size_t len)
 {
-	struct page *p = malloc(sizeof(*p) + len + 1);
+	struct page *p;
 
+	if (!h || (!body && len))
+		return -EINVAL;
+	p = malloc(sizeof(*p) + len + 1);
 	if (!p)
 		return -ENOMEM;
 	p->refs = 1;

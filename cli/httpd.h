@@ -47,7 +47,7 @@ int httpd_fd(const struct httpd *h);
 int httpd_port(const struct httpd *h);
 
 /* Publish the page served at /metrics; a copy is kept. Clients already being
- * answered keep the page they started with. Returns 0 or -ENOMEM. */
+ * answered keep the page they started with. Returns 0, -EINVAL or -ENOMEM. */
 int httpd_set_body(struct httpd *h, const char *body, size_t len);
 
 /* Accept new clients, read requests, write answers, drop clients past their time;

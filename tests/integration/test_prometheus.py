@@ -9,9 +9,10 @@ deploy/ files that use them.
   verdict leak, a slope of ~4096 B/request and exactly COUNT * 4096 live bytes;
   both pages pass `promtool check metrics` (lint included) and have the same
   HELP/TYPE lines; the textfile is mode 0644 and removed on a clean exit (kept
-  with --keep).
+  with --keep). Without --requests the slopes are per second.
 * a real Prometheus (Debian's prometheus package) scrapes --listen with the
-  alert rules loaded: the target is healthy and the leak series are queryable.
+  alert rules loaded: the target is healthy, the rules load, the leak series are
+  queryable and every query of the Grafana dashboard runs on the scraped data.
 * bad --prom-file (symlink, missing directory, a directory, /proc) and bad
   --listen (port in use, "abc", port 70000, ...): one stderr line
   "agentleak: ...", non-zero exit, nothing created.
@@ -249,15 +250,17 @@ def details(watcher, run=None):
     return text
 
 
-def prom_run(srv, tmp, extra=(), load=None, wait_pages=True):
-    """trend_run with --prom-file TMP/agentleak.prom --listen 127.0.0.1:PORT and a
-    Watcher reading both while the load runs. Returns (run, watcher, path, port)."""
+def prom_run(srv, tmp, extra=(), load=None, wait_pages=True, time_mode=False):
+    """trend_run with --prom-file TMP/agentleak.prom --listen 127.0.0.1:PORT (and the
+    uprobe request source unless time_mode) and a Watcher reading both while the load
+    runs. Returns (run, watcher, path, port)."""
     path = os.path.join(tmp, "agentleak.prom")
     port = free_port()
     watcher = Watcher(srv, path, port)
     args = ["--prom-file", path, "--listen", "127.0.0.1:%d" % port] + list(extra)
     load = load or Load("/leak", COUNT, RATE)
-    run = trend_run(srv, uprobe_source(srv), lambda r: watcher.watch(r, load, wait_pages),
+    source = None if time_mode else uprobe_source(srv)
+    run = trend_run(srv, source, lambda r: watcher.watch(r, load, wait_pages),
                     extra=args,
                     timeout=100.0)
     return run, watcher, path, port
@@ -365,6 +368,38 @@ def test_prom_file_keep():
                             % (LEAK_FUNC, live, n * BLOCK))
             if sorted(os.listdir(tmp)) != ["agentleak.prom"]:
                 run.problem("files in the textfile's directory: %s" % os.listdir(tmp))
+            run.finish([LEAK_FUNC])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_prom_time_mode():
+    """Without --requests: slopes per second, no per-request series, no requests_total."""
+    require_root()
+    require_prom_options()
+    require_promtool()
+    tmp = tempfile.mkdtemp(prefix="agentleak-prom-")
+    try:
+        with c_server() as srv:
+            run, w, _, _ = prom_run(srv, tmp, time_mode=True)
+            check_trend_run(run, [LEAK_FUNC])
+            for p in w.problems[:5]:
+                run.problem(p)
+            if w.leak_page is None:
+                run.problem("time mode: no /metrics page had the leak verdict for %s"
+                            % LEAK_FUNC)
+            else:
+                s = parse_page(w.leak_page)
+                if not leak_series(s, srv.pid, "agentleak_stack_slope_bytes_per_second"):
+                    run.problem("time mode: no agentleak_stack_slope_bytes_per_second for the "
+                                "leak stack")
+                for name in ("agentleak_stack_slope_bytes_per_request",
+                             "agentleak_process_requests_total"):
+                    if any(n == name for n, _, _ in s):
+                        run.problem("time mode: %s has samples" % name)
+                check_metrics(w.leak_page, "a time-mode page")
+            if run.problems:
+                run.problems[-1] += details(w)
             run.finish([LEAK_FUNC])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

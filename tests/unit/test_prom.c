@@ -873,9 +873,9 @@ static void test_textfile_atomic(void)
 	      "the reader only ever saw one of the two whole pages, both of them");
 	CHECK(list_dir(dir, names, sizeof(names)) == 1,
 	      "no temporary file left after 2000 rewrites (%s)", names);
+out:
 	unlink(path);
 	rmdir(dir);
-out:
 	free(a);
 	free(b);
 	free(fx);
