@@ -1,19 +1,15 @@
 /* folded.c - folded stacks (Brendan Gregg's format), weighted by live bytes.
  *
  * Written through stdio to a temporary file in the target directory, renamed over
- * the destination once complete, so a reader never sees half a file.
+ * the destination once complete (outfile.c), so a reader never sees half a file.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "folded.h"
 #include "json.h"
-#include "pprof.h"
+#include "outfile.h"
 
 /* s (at most max bytes) with ';' as ':', control characters and invalid UTF-8 as '?'. */
 static void put_name(FILE *f, const char *s, size_t max)
@@ -95,58 +91,21 @@ static void put_stacks(FILE *f, const struct snapshot *snap)
 
 int folded_check_path(const char *path, char *err, size_t errlen)
 {
-	return pprof_check_path(path, err, errlen);
+	return outfile_check(path, err, errlen);
 }
 
 int folded_write(const char *path, const struct snapshot *snap, char *err, size_t errlen)
 {
-	char tmp[PATH_MAX];
-	const char *slash;
-	mode_t mask;
-	FILE *f;
-	int fd, ret;
+	struct outfile o;
+	int ret;
 
 	if (!snap) {
 		snprintf(err, errlen, "folded: no snapshot");
 		return -EINVAL;
 	}
-	ret = pprof_check_path(path, err, errlen);
+	ret = outfile_begin(&o, path, 0, err, errlen);
 	if (ret)
 		return ret;
-	slash = strrchr(path, '/');
-	if (slash)
-		ret = snprintf(tmp, sizeof(tmp), "%.*s/.%s.XXXXXX", (int)(slash - path), path,
-		               slash + 1);
-	else
-		ret = snprintf(tmp, sizeof(tmp), ".%s.XXXXXX", path);
-	if (ret >= (int)sizeof(tmp)) {
-		snprintf(err, errlen, "cannot write %s: file name too long", path);
-		return -ENAMETOOLONG;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot write %s: temporary file: %s", path, strerror(-ret));
-		return ret;
-	}
-	mask = umask(0);
-	umask(mask);
-	f = fchmod(fd, 0666 & ~mask) ? NULL : fdopen(fd, "w");
-	if (!f) {
-		ret = -errno;
-		close(fd);
-	} else {
-		errno = 0;
-		put_stacks(f, snap);
-		ret = fflush(f) || ferror(f) || fdatasync(fd) ? -(errno ? errno : EIO) : 0;
-		if (fclose(f) && !ret)
-			ret = -errno;
-	}
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret) {
-		unlink(tmp);
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-ret));
-	}
-	return ret;
+	put_stacks(o.f, snap);
+	return outfile_commit(&o, err, errlen);
 }

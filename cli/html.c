@@ -6,17 +6,16 @@
  * no script, no font, nothing fetched, so the file can be mailed or attached to a
  * ticket. Every string from the target (names, paths, the request source) is
  * escaped. No libm: the scaling arithmetic is done here. Written to a temp file in
- * the same directory and renamed, so a reader never sees half a page.
+ * the same directory and renamed (outfile.c), so a reader never sees half a page.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 #include "html.h"
+#include "outfile.h"
 
 /* The scatter plot of one stack: size and margins, in SVG units (pixels). */
 #define PLOT_W 540
@@ -88,20 +87,6 @@ static const char css[] =
     ".flame text{font:11px 'DejaVu Sans Mono',monospace;fill:#1f2933;pointer-events:none}"
     ".flame g:hover rect{stroke:#1f2933;stroke-width:1}"
     "footer{color:#7b8794;font-size:12px;margin-top:30px}";
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- numbers (no libm) ---- */
 
@@ -1328,99 +1313,24 @@ static void put_page(FILE *f, const struct snapshot *snap, int top)
 	      f);
 }
 
-/* path's directory + "/." + its name + ".XXXXXX", for mkstemp */
-static int temp_name(const char *path, char *buf, size_t len)
-{
-	const char *slash;
-	size_t dir;
-	int n;
-
-	if (!path || !*path)
-		return -EINVAL;
-	slash = strrchr(path, '/');
-	if (slash && !slash[1])
-		return -EISDIR;
-	dir = slash ? (size_t)(slash - path + 1) : 0;
-	n = snprintf(buf, len, "%.*s.%s.XXXXXX", (int)dir, path, path + dir);
-	if (n < 0 || (size_t)n >= len)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
 int html_check_path(const char *path, char *err, size_t errlen)
 {
-	char tmp[4096];
-	struct stat st;
-	int fd, ret;
-
-	if (!path || !*path) {
-		set_err(err, errlen, "no file name for the HTML report");
-		return -EINVAL;
-	}
-	if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
-		set_err(err, errlen, "cannot write the HTML report %s: it is a directory", path);
-		return -EISDIR;
-	}
-	ret = temp_name(path, tmp, sizeof(tmp));
-	if (!ret) {
-		fd = mkstemp(tmp);
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-			return 0;
-		}
-		ret = -errno;
-	}
-	set_err(err, errlen, "cannot write the HTML report %s: %s", path, strerror(-ret));
-	return ret;
+	return outfile_check(path, err, errlen);
 }
 
 int html_write(const char *path, const struct snapshot *snap, int top, char *err, size_t errlen)
 {
-	char tmp[4096];
-	mode_t um;
-	FILE *f;
-	int fd, ret;
+	struct outfile o;
+	int ret;
 
 	if (!snap) {
-		set_err(err, errlen, "html: no snapshot");
+		if (err && errlen)
+			snprintf(err, errlen, "html: no snapshot");
 		return -EINVAL;
 	}
-	ret = temp_name(path, tmp, sizeof(tmp));
-	if (ret) {
-		set_err(err, errlen, "cannot write the HTML report %s: %s", path ? path : "(null)",
-		        strerror(-ret));
+	ret = outfile_begin(&o, path, 0, err, errlen);
+	if (ret)
 		return ret;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		ret = -errno;
-		set_err(err, errlen, "cannot write the HTML report %s: %s", path, strerror(errno));
-		return ret;
-	}
-	um = umask(0);
-	umask(um);
-	fchmod(fd, 0666 & ~um); /* mkstemp made it 0600 */
-	f = fdopen(fd, "w");
-	if (!f) {
-		ret = -errno;
-		close(fd);
-		unlink(tmp);
-		set_err(err, errlen, "cannot write the HTML report %s: %s", path, strerror(-ret));
-		return ret;
-	}
-	errno = 0;
-	put_page(f, snap, top);
-	if (fflush(f) || ferror(f) || fsync(fileno(f)))
-		ret = errno ? -errno : -EIO;
-	if (fclose(f) && !ret)
-		ret = errno ? -errno : -EIO;
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret) {
-		unlink(tmp);
-		set_err(err, errlen, "cannot write the HTML report %s: %s", path, strerror(-ret));
-		return ret;
-	}
-	return 0;
+	put_page(o.f, snap, top);
+	return outfile_commit(&o, err, errlen);
 }

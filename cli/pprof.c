@@ -8,17 +8,15 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 #include "json.h"
+#include "outfile.h"
 #include "pprof.h"
 
 /* Wire types. */
@@ -663,93 +661,12 @@ static int pprof_init(struct pprof *pp)
 	return 0;
 }
 
-/* The directory part of path ("." when there is none). */
-static void dir_of(const char *path, char *dir, size_t len)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		snprintf(dir, len, ".");
-	else if (slash == path)
-		snprintf(dir, len, "/");
-	else
-		snprintf(dir, len, "%.*s", (int)(slash - path), path);
-}
-
 int pprof_check_path(const char *path, char *err, size_t errlen)
 {
-	char dir[PATH_MAX];
-	struct stat st;
-	size_t n = path ? strlen(path) : 0;
-
-	if (!n) {
-		snprintf(err, errlen, "empty output file name");
-		return -EINVAL;
-	}
-	if (n >= PATH_MAX - 32) {
-		snprintf(err, errlen, "cannot write %.64s...: file name too long", path);
-		return -ENAMETOOLONG;
-	}
-	if (path[n - 1] == '/') {
-		snprintf(err, errlen, "cannot write %s: names a directory", path);
-		return -EISDIR;
-	}
-	if (!lstat(path, &st)) {
-		if (S_ISLNK(st.st_mode)) {
-			snprintf(err, errlen, "cannot write %s: it is a symbolic link", path);
-			return -ELOOP;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			snprintf(err, errlen, "cannot write %s: it is a directory", path);
-			return -EISDIR;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			snprintf(err, errlen, "cannot write %s: not a regular file", path);
-			return -EINVAL;
-		}
-	} else if (errno != ENOENT) {
-		int e = errno;
-
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
-		return -e;
-	}
-	dir_of(path, dir, sizeof(dir));
-	if (stat(dir, &st)) {
-		int e = errno;
-
-		snprintf(err, errlen, "cannot write %s: directory %s: %s", path, dir, strerror(e));
-		return -e;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "cannot write %s: %s is not a directory", path, dir);
-		return -ENOTDIR;
-	}
-	if (access(dir, W_OK | X_OK)) {
-		int e = errno;
-
-		snprintf(err, errlen, "cannot write %s: directory %s: %s", path, dir, strerror(e));
-		return -e;
-	}
-	return 0;
+	return outfile_check(path, err, errlen);
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int gzip_to(int fd, const unsigned char *p, size_t n)
+static int gzip_to(FILE *f, const unsigned char *p, size_t n)
 {
 	unsigned char out[65536];
 	z_stream zs;
@@ -774,9 +691,11 @@ static int gzip_to(int fd, const unsigned char *p, size_t n)
 				ret = -EIO;
 				goto out;
 			}
-			ret = write_all(fd, out, sizeof(out) - zs.avail_out);
-			if (ret)
+			if (fwrite(out, 1, sizeof(out) - zs.avail_out, f) !=
+			    sizeof(out) - zs.avail_out) {
+				ret = errno ? -errno : -EIO;
 				goto out;
+			}
 		} while (zs.avail_out == 0);
 	} while (flush != Z_FINISH);
 out:
@@ -784,47 +703,9 @@ out:
 	return ret;
 }
 
-/* Write data, gzipped, to a temporary file next to path, then rename it to path. */
-static int write_atomic(const char *path, const unsigned char *data, size_t len, char *err,
-                        size_t errlen)
-{
-	char dir[PATH_MAX], tmp[PATH_MAX];
-	const char *base = strrchr(path, '/');
-	mode_t mask;
-	int fd, ret;
-
-	dir_of(path, dir, sizeof(dir));
-	base = base ? base + 1 : path;
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base) >= (int)sizeof(tmp)) {
-		snprintf(err, errlen, "cannot write %s: file name too long", path);
-		return -ENAMETOOLONG;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot write %s: temporary file: %s", path, strerror(-ret));
-		return ret;
-	}
-	mask = umask(0);
-	umask(mask);
-	ret = fchmod(fd, 0666 & ~mask) ? -errno : 0;
-	if (!ret)
-		ret = gzip_to(fd, data, len);
-	if (!ret && fdatasync(fd))
-		ret = -errno;
-	if (close(fd) && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret) {
-		unlink(tmp);
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-ret));
-	}
-	return ret;
-}
-
 int pprof_write(const char *path, const struct snapshot *snap, char *err, size_t errlen)
 {
+	struct outfile o;
 	struct pprof pp;
 	int ret;
 
@@ -832,7 +713,7 @@ int pprof_write(const char *path, const struct snapshot *snap, char *err, size_t
 		snprintf(err, errlen, "pprof: no snapshot");
 		return -EINVAL;
 	}
-	ret = pprof_check_path(path, err, errlen);
+	ret = outfile_begin(&o, path, 0, err, errlen);
 	if (ret)
 		return ret;
 	ret = pprof_init(&pp);
@@ -840,10 +721,13 @@ int pprof_write(const char *path, const struct snapshot *snap, char *err, size_t
 		encode(&pp, snap);
 		ret = pp.oom ? -ENOMEM : 0;
 	}
-	if (ret)
-		snprintf(err, errlen, "cannot write %s: out of memory", path);
-	else
-		ret = write_atomic(path, pp.out.p, pp.out.len, err, errlen);
+	if (!ret)
+		ret = gzip_to(o.f, pp.out.p, pp.out.len);
 	pprof_free(&pp);
-	return ret;
+	if (ret) {
+		outfile_abort(&o);
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	return outfile_commit(&o, err, errlen);
 }

@@ -8,10 +8,7 @@
  * textfile collector) see the old page or the new one.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <float.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "outfile.h"
 #include "prom.h"
 
 struct family {
@@ -475,199 +473,29 @@ int prom_render(const struct snapshot *snap, int top, char **buf, size_t *len)
 
 /* ---- the textfile ---- */
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-                                                      ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-/* dir gets path's directory ("." for a bare name), base its last component. */
-static int split_path(const char *path, char *dir, size_t dirlen, const char **base, char *err,
-                      size_t errlen)
-{
-	const char *slash;
-	size_t len;
-
-	if (!path || !*path)
-		return fail(err, errlen, "--prom-file: empty path");
-	len = strlen(path);
-	if (len >= PATH_MAX)
-		return fail(err, errlen, "--prom-file: path too long");
-	if (path[len - 1] == '/')
-		return fail(err, errlen, "--prom-file %s: is a directory", path);
-	slash = strrchr(path, '/');
-	*base = slash ? slash + 1 : path;
-	if (!strcmp(*base, ".") || !strcmp(*base, ".."))
-		return fail(err, errlen, "--prom-file %s: is a directory", path);
-	if (!slash)
-		snprintf(dir, dirlen, ".");
-	else if (slash == path)
-		snprintf(dir, dirlen, "/");
-	else
-		snprintf(dir, dirlen, "%.*s", (int)(slash - path), path);
-	return 0;
-}
-
-static int check_dir(const char *path, const char *dir, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (stat(dir, &st)) {
-		if (errno == ENOENT)
-			return fail(err, errlen, "--prom-file %s: directory %s does not exist",
-			            path, dir);
-		if (errno == ENOTDIR)
-			return fail(err, errlen, "--prom-file %s: %s is not a directory", path,
-			            dir);
-		return fail(err, errlen, "--prom-file %s: directory %s: %s", path, dir,
-		            strerror(errno));
-	}
-	if (!S_ISDIR(st.st_mode))
-		return fail(err, errlen, "--prom-file %s: %s is not a directory", path, dir);
-	return 0;
-}
-
-static int check_target(const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (lstat(path, &st)) {
-		if (errno == ENOENT)
-			return 0;
-		return fail(err, errlen, "--prom-file %s: %s", path, strerror(errno));
-	}
-	if (S_ISLNK(st.st_mode))
-		return fail(err, errlen,
-		            "--prom-file %s: is a symbolic link (refusing to replace it)", path);
-	if (S_ISDIR(st.st_mode))
-		return fail(err, errlen, "--prom-file %s: is a directory", path);
-	if (!S_ISREG(st.st_mode))
-		return fail(err, errlen, "--prom-file %s: not a regular file", path);
-	return 0;
-}
-
-static int check_path(const char *path, char *dir, size_t dirlen, const char **base, char *err,
-                      size_t errlen)
-{
-	if (split_path(path, dir, dirlen, base, err, errlen))
-		return -1;
-	if (check_dir(path, dir, err, errlen))
-		return -1;
-	return check_target(path, err, errlen);
-}
-
-/* Create DIR/.BASE.PID.SEQ.tmp exclusively, mode 0644 whatever the umask (the
- * collector may run as another user). Not *.prom: node_exporter skips it. */
-static int open_temp(const char *path, const char *dir, const char *base, char *tmp, size_t tmplen,
-                     char *err, size_t errlen)
-{
-	static unsigned int seq;
-	const char *sep = dir[strlen(dir) - 1] == '/' ? "" : "/";
-	int fd = -1;
-
-	for (int i = 0; i < 100; i++) {
-		snprintf(tmp, tmplen, "%s%s.%.160s.%d.%u.tmp", dir, sep, base, (int)getpid(),
-		         seq++);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd >= 0 || errno != EEXIST)
-			break;
-	}
-	if (fd < 0)
-		return fail(err, errlen, "--prom-file %s: cannot create a file in %s: %s", path,
-		            dir, strerror(errno));
-	if (fchmod(fd, 0644)) {
-		int e = errno;
-
-		close(fd);
-		unlink(tmp);
-		return fail(err, errlen, "--prom-file %s: chmod %s: %s", path, tmp, strerror(e));
-	}
-	return fd;
-}
-
-/* Write the page to fd and fsync it; closes fd. Returns 0 or -errno. */
-static int write_temp(int fd, const struct snapshot *snap, int top)
-{
-	FILE *f = fdopen(fd, "w");
-	int r;
-
-	if (!f) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	setvbuf(f, NULL, _IOFBF, 1 << 16);
-	r = prom_write(f, snap, top);
-	if (!r && fsync(fileno(f)))
-		r = -errno;
-	if (fclose(f) && !r)
-		r = errno ? -errno : -EIO;
-	return r;
-}
-
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) && errno != EINVAL)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 int prom_write_textfile(const char *path, const struct snapshot *snap, int top, char *err,
                         size_t errlen)
 {
-	char dir[PATH_MAX], tmp[PATH_MAX + 192];
-	const char *base;
-	int fd, r;
+	struct outfile o;
+	int r;
 
-	if (check_path(path, dir, sizeof(dir), &base, err, errlen))
+	/* 0644 whatever the umask: the collector may run as another user. */
+	if (outfile_begin(&o, path, 0644, err, errlen))
 		return -1;
-	fd = open_temp(path, dir, base, tmp, sizeof(tmp), err, errlen);
-	if (fd < 0)
-		return -1;
-	r = write_temp(fd, snap, top);
+	setvbuf(o.f, NULL, _IOFBF, 1 << 16);
+	r = prom_write(o.f, snap, top);
 	if (r) {
-		unlink(tmp);
-		return fail(err, errlen, "--prom-file %s: writing %s: %s", path, tmp, strerror(-r));
+		outfile_abort(&o);
+		if (err && errlen)
+			snprintf(err, errlen, "cannot write %s: %s", path, strerror(-r));
+		return -1;
 	}
-	if (rename(tmp, path)) {
-		r = errno;
-		unlink(tmp);
-		return fail(err, errlen, "--prom-file %s: rename: %s", path, strerror(r));
-	}
-	r = sync_dir(dir);
-	if (r)
-		return fail(err, errlen, "--prom-file %s: fsync of %s: %s", path, dir,
-		            strerror(-r));
-	return 0;
+	return outfile_commit(&o, err, errlen) ? -1 : 0;
 }
 
 int prom_check_path(const char *path, char *err, size_t errlen)
 {
-	char dir[PATH_MAX], tmp[PATH_MAX + 192];
-	const char *base;
-	int fd;
-
-	if (check_path(path, dir, sizeof(dir), &base, err, errlen))
-		return -1;
-	fd = open_temp(path, dir, base, tmp, sizeof(tmp), err, errlen);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	unlink(tmp);
-	return 0;
+	return outfile_check(path, err, errlen) ? -1 : 0;
 }
 
 void prom_remove_textfile(const char *path)

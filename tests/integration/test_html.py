@@ -33,7 +33,7 @@ def build_page_writer(tmp):
     """tests/unit/test_html.c built afresh (it writes its sample page with --page)."""
     exe = os.path.join(tmp, "test_html")
     argv = ["gcc", "-std=gnu11", "-g", "-O2", "-Wall", "-Iinclude", "-Icli", "-o", exe,
-            "tests/unit/test_html.c", "cli/html.c", "cli/trend.c"]
+            "tests/unit/test_html.c", "cli/html.c", "cli/outfile.c", "cli/trend.c"]
     res = subprocess.run(argv, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True,
                          timeout=120)
     if res.returncode != 0:
