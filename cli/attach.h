@@ -12,7 +12,7 @@ struct attach_opts {
 	unsigned int max_allocs; /* live blocks tracked, all targets together */
 	unsigned int max_stacks; /* distinct stacks */
 	bool verbose;
-	bool count_accept; /* accepted connections are the request count */
+	bool count_accept;               /* accepted connections are the request count */
 	unsigned long long sample_bytes; /* Poisson sampling: mean bytes between samples; 0 off */
 };
 

@@ -128,9 +128,9 @@ void report_print(FILE *out, const struct snapshot *snap, int top, int max_depth
 	print_losses(out, snap);
 	if (snap->sample_bytes)
 		fprintf(out,
-			"sampling: one allocation per %llu B on average; bytes and objects are "
-			"scaled estimates\n",
-			snap->sample_bytes);
+		        "sampling: one allocation per %llu B on average; bytes and objects are "
+		        "scaled estimates\n",
+		        snap->sample_bytes);
 	for (i = 0; i < snap->nstacks && rank < top; i++) {
 		if ((long long)snap->stacks[i].st.live_bytes <= 0)
 			break;

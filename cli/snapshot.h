@@ -74,11 +74,11 @@ struct snapshot {
 	struct snap_process *procs;
 	int nstacks; /* every stack with allocations, by live bytes, largest first */
 	struct snap_stack *stacks;
-	__u64 counters[AL_C_MAX]; /* events and losses (enum al_counter) */
-	double sample_seconds;    /* CPU-independent wall time the last sample took */
+	__u64 counters[AL_C_MAX];        /* events and losses (enum al_counter) */
+	double sample_seconds;           /* CPU-independent wall time the last sample took */
 	unsigned long long sample_bytes; /* --sample-bytes: counts are scaled estimates; 0 exact */
-	int nleaks;               /* stacks whose verdict is leak */
-	double leak_slope;        /* their slopes summed (B/request or B/s) */
+	int nleaks;                      /* stacks whose verdict is leak */
+	double leak_slope;               /* their slopes summed (B/request or B/s) */
 };
 
 #endif

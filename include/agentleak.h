@@ -79,7 +79,7 @@ struct al_alloc_val {
 	struct al_stack_key stack;
 };
 
-#define AL_SAMPLE_GAPS	  1024 /* exponential gaps, mean --sample-bytes, from userspace */
+#define AL_SAMPLE_GAPS    1024 /* exponential gaps, mean --sample-bytes, from userspace */
 #define AL_SAMPLE_WEIGHTS 256  /* weights (x1024) for size/R in [i/32, (i+1)/32) */
 
 enum al_event_type {
