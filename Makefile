@@ -69,6 +69,7 @@ demo: deps all
 bench: deps all $(OUT)/bench/classify_bench
 	bench/run.sh
 	bench/detect_latency.sh
+	bench/fastapi_throughput.sh
 	$(OUT)/bench/classify_bench
 
 $(OUT)/bench/classify_bench: bench/classify_bench.c cli/trend.c cli/trend.h
