@@ -28,6 +28,10 @@
 #define NR_MMAP       9
 #define NR_MUNMAP     11
 #define NR_MREMAP     25
+#define NR_BRK        12
+#define NR_MADVISE    28
+#define MADV_DONTNEED        4
+#define MADV_DONTNEED_LOCKED 24
 #define NR_ACCEPT     43
 #define NR_ACCEPT4    288
 #ifndef EEXIST
@@ -43,6 +47,8 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile bool count_accept = false;
 /* Set before load: Poisson sampling, one sample per sample_bytes on average; 0 = off. */
 const volatile __u64 sample_bytes = 0;
+/* Set before load: the growth tier (page faults instead of allocator uprobes). */
+const volatile bool growth = false;
 
 /* Call state of one thread between an allocator's entry and its return. */
 struct inflight {
@@ -135,12 +141,37 @@ struct {
 	__type(value, __s64);
 } sample_budget SEC(".maps");
 
-static __always_inline void count(__u32 which)
+/* Growth tier: per target, the executable's text ranges and its program break. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct al_growth_proc);
+} growth_procs SEC(".maps");
+
+/* Growth tier: the user stack words scanned at a fault (too big for the BPF stack). */
+struct scan_words {
+	__u64 w[AL_SCAN_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scan_words);
+} scan_buf SEC(".maps");
+
+static __always_inline void count_n(__u32 which, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &which);
 
 	if (c)
-		*c += 1;
+		*c += n;
+}
+
+static __always_inline void count(__u32 which)
+{
+	count_n(which, 1);
 }
 
 /* Take the user stack. A failure leaves stackid negative and is counted. */
@@ -442,6 +473,181 @@ int request_usdt(struct pt_regs *ctx)
 	return 0;
 }
 
+/* ---- Growth tier -------------------------------------------------------------------
+ *
+ * No allocator probe: every user page fault of a target on anonymous memory counts one
+ * page (4096 B) to the stack that touched it, as kind AL_FAULT, and the page is kept in
+ * "allocs" (key: page address) so that munmap, madvise(MADV_DONTNEED), a brk that
+ * shrinks the heap and mremap give it back to that stack. A page faulting again while
+ * still recorded (zero page then write, swap-in, a release we missed) replaces its old
+ * record, so trimming and re-faulting nets out to zero.
+ *
+ * Attribution: the faulting instruction is usually in libc (malloc writing a chunk
+ * header into a fresh page, memset), which has no frame pointers. So caller is the
+ * faulting address when it lies in the main executable's text, else the first word of
+ * the user stack (from sp, AL_SCAN_WORDS words) that does: normally the return address
+ * of the innermost application frame. Limits: a stale return address left in the stack
+ * can be picked; code that lives in shared libraries or an interpreter (Python) is not
+ * in the executable's text, and then caller stays the faulting address. */
+
+struct vma_check {
+	bool file; /* the fault is in a file-backed mapping */
+};
+
+static long check_vma(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct vma_check *c = data;
+
+	c->file = vma->vm_file != NULL;
+	return 0;
+}
+
+static __always_inline bool in_text(const struct al_growth_proc *gp, __u64 a)
+{
+	int j;
+
+	for (j = 0; j < AL_TEXT_RANGES; j++)
+		if (a >= gp->start[j] && a < gp->end[j])
+			return true;
+	return false;
+}
+
+static __always_inline __u64 app_frame(const struct al_growth_proc *gp, __u64 ip, __u64 sp)
+{
+	__u32 zero = 0;
+	struct scan_words *buf;
+	int i;
+
+	if (in_text(gp, ip))
+		return ip;
+	buf = bpf_map_lookup_elem(&scan_buf, &zero);
+	if (!buf)
+		return ip;
+	if (bpf_probe_read_user(buf->w, sizeof(buf->w), (void *)sp)) {
+		/* Near the top of the stack: fewer words. */
+		__builtin_memset(buf->w, 0, sizeof(buf->w));
+		if (bpf_probe_read_user(buf->w, 16 * sizeof(__u64), (void *)sp))
+			return ip;
+	}
+	for (i = 0; i < AL_SCAN_WORDS; i++)
+		if (in_text(gp, buf->w[i]))
+			return buf->w[i];
+	return ip;
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(page_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct al_stack_key key = {};
+	struct vma_check vc = {};
+	struct al_growth_proc *gp;
+
+	gp = bpf_map_lookup_elem(&growth_procs, &tgid);
+	if (!gp)
+		return 0;
+	/* No VMA (the stack growing down) or the mmap lock busy: counted as anonymous. */
+	bpf_find_vma(bpf_get_current_task_btf(), address, check_vma, &vc, 0);
+	if (vc.file)
+		return 0;
+	key.tgid = tgid;
+	key.kind = AL_FAULT;
+	key.stackid = take_stack(ctx);
+	key.caller = app_frame(gp, BPF_CORE_READ(regs, ip), BPF_CORE_READ(regs, sp));
+	record_block(tgid, address & ~(PAGE_SIZE - 1), PAGE_SIZE, 1024, &key);
+	return 0;
+}
+
+struct release_ctx {
+	__u64 start;    /* first page */
+	__u64 keep;     /* mremap move: bytes of the range that move (the rest is released) */
+	__u64 delta;    /* mremap move: new address - old address */
+	__u32 tgid;
+	bool move;
+};
+
+static long release_page(__u64 i, void *data)
+{
+	struct release_ctx *c = data;
+	struct al_alloc_key k = {.addr = c->start + i * PAGE_SIZE, .tgid = c->tgid};
+	struct al_alloc_val *v, copy;
+
+	v = bpf_map_lookup_elem(&allocs, &k);
+	if (!v)
+		return 0;
+	copy = *v;
+	if (bpf_map_delete_elem(&allocs, &k))
+		return 0;
+	if (c->move && i * PAGE_SIZE < c->keep) {
+		k.addr += c->delta;
+		if (!bpf_map_update_elem(&allocs, &k, &copy, BPF_ANY))
+			return 0;
+		count(AL_C_ALLOC_MAP_FULL);
+	}
+	unaccount(&copy);
+	return 0;
+}
+
+/* Give back (or, for a moving mremap, move) the recorded pages of [start, end). */
+static __always_inline void release_range(__u32 tgid, __u64 start, __u64 end, __u64 keep,
+                                          __u64 delta, bool move)
+{
+	struct release_ctx c = {.tgid = tgid, .keep = keep, .delta = delta, .move = move};
+	__u64 n;
+
+	start &= ~(PAGE_SIZE - 1);
+	end = (end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	if (end <= start)
+		return;
+	c.start = start;
+	n = (end - start) / PAGE_SIZE;
+	if (n > AL_RELEASE_MAX) {
+		count_n(AL_C_RELEASE_CUT, n - AL_RELEASE_MAX);
+		n = AL_RELEASE_MAX;
+	}
+	bpf_loop((__u32)n, release_page, &c, 0);
+}
+
+static __always_inline void growth_syscall(struct pt_regs *regs, long ret, __u64 id, __u32 tgid)
+{
+	__u64 addr = BPF_CORE_READ(regs, di), len = BPF_CORE_READ(regs, si);
+	struct al_growth_proc *gp;
+
+	switch (id) {
+	case NR_MUNMAP:
+		release_range(tgid, addr, addr + len, 0, 0, false);
+		break;
+	case NR_MADVISE: {
+		__u64 advice = BPF_CORE_READ(regs, dx);
+
+		/* MADV_FREE is left alone: a page the kernel reclaims faults again and its
+		 * new record replaces the old one. */
+		if (advice == MADV_DONTNEED || advice == MADV_DONTNEED_LOCKED)
+			release_range(tgid, addr, addr + len, 0, 0, false);
+		break;
+	}
+	case NR_MREMAP: {
+		__u64 new_len = BPF_CORE_READ(regs, dx), new_addr = (__u64)ret;
+
+		if (new_addr == addr) {
+			if (new_len < len)
+				release_range(tgid, addr + new_len, addr + len, 0, 0, false);
+		} else {
+			release_range(tgid, addr, addr + len, new_len, new_addr - addr, true);
+		}
+		break;
+	}
+	case NR_BRK:
+		gp = bpf_map_lookup_elem(&growth_procs, &tgid);
+		if (!gp)
+			break;
+		if ((__u64)ret < gp->brk)
+			release_range(tgid, (__u64)ret, gp->brk, 0, 0, false);
+		gp->brk = (__u64)ret;
+		break;
+	}
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -451,7 +657,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct inflight *st;
 	bool accepted = id == NR_ACCEPT || id == NR_ACCEPT4;
 
-	if (id != NR_MMAP && id != NR_MUNMAP && id != NR_MREMAP && !(accepted && count_accept))
+	if (id != NR_MMAP && id != NR_MUNMAP && id != NR_MREMAP && !(accepted && count_accept) &&
+	    !(growth && (id == NR_BRK || id == NR_MADVISE)))
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	tgid = pid_tgid >> 32;
@@ -462,6 +669,12 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	if (accepted) {
 		count_request(tgid);
+		return 0;
+	}
+	/* Growth tier: page faults account the memory; syscalls only give pages back. */
+	if (growth) {
+		if (id != NR_MMAP)
+			growth_syscall(regs, ret, id, tgid);
 		return 0;
 	}
 	/* The allocator's own mmaps belong to the call that made them. */

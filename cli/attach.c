@@ -24,6 +24,7 @@ struct attacher {
 	struct bpf_link **links;
 	int nlinks, cap;
 	bool verbose;
+	bool growth;
 };
 
 static int keep_link(struct attacher *a, struct bpf_link *l)
@@ -99,6 +100,10 @@ struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t e
 	bpf_map__set_max_entries(a->skel->maps.stacks, opts->max_stacks);
 	a->skel->rodata->count_accept = opts->count_accept;
 	a->skel->rodata->sample_bytes = opts->sample_bytes;
+	a->skel->rodata->growth = opts->growth;
+	a->growth = opts->growth;
+	/* The page fault program is only needed (and only loaded) in the growth tier. */
+	bpf_program__set_autoload(a->skel->progs.page_fault, opts->growth);
 	e = agentleak_bpf__load(a->skel);
 	if (e) {
 		snprintf(err, errlen, "cannot load the BPF programs: %s%s", strerror(-e),
@@ -142,6 +147,55 @@ static bool seen_before(const struct al_allocator *al, int i)
 	return false;
 }
 
+/* The growth tier's view of a process: its executable's r-xp mappings (the text that
+ * page faults are attributed to) and the end of [heap] (the program break). */
+static int read_growth_proc(int pid, struct al_growth_proc *gp, char *err, size_t errlen)
+{
+	char path[64], exe[PATH_MAX], line[PATH_MAX + 256];
+	ssize_t n;
+	FILE *f;
+	int nr = 0;
+
+	memset(gp, 0, sizeof(*gp));
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		snprintf(err, errlen, "PID %d: cannot read %s: %s", pid, path, strerror(errno));
+		return -1;
+	}
+	exe[n] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "PID %d: cannot read %s: %s", pid, path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end;
+		char perms[8];
+		int name = 0;
+		size_t len;
+
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &start, &end, perms, &name) < 3 ||
+		    !name)
+			continue;
+		len = strlen(line);
+		if (len && line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		if (!strcmp(line + name, "[heap]")) {
+			gp->brk = end;
+			continue;
+		}
+		if (perms[2] == 'x' && nr < AL_TEXT_RANGES && !strcmp(line + name, exe)) {
+			gp->start[nr] = start;
+			gp->end[nr] = end;
+			nr++;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
 int attach_process(struct attacher *a, int pid, const struct al_allocator *al, int *nprobes,
                    char *err, size_t errlen)
 {
@@ -156,6 +210,24 @@ int attach_process(struct attacher *a, int pid, const struct al_allocator *al, i
 	    bpf_map_update_elem(bpf_map__fd(s->maps.requests), &key, &zero, BPF_ANY)) {
 		snprintf(err, errlen, "too many targets");
 		return -1;
+	}
+	if (a->growth) {
+		struct al_growth_proc gp;
+
+		*nprobes = 0;
+		if (read_growth_proc(pid, &gp, err, errlen))
+			return -1;
+		if (bpf_map_update_elem(bpf_map__fd(s->maps.growth_procs), &key, &gp, BPF_ANY)) {
+			snprintf(err, errlen, "too many targets");
+			return -1;
+		}
+		if (a->verbose)
+			fprintf(stderr,
+			        "agentleak: pid %d: growth tier, executable text %llx-%llx, "
+			        "brk %llx\n",
+			        pid, (unsigned long long)gp.start[0], (unsigned long long)gp.end[0],
+			        (unsigned long long)gp.brk);
+		return 0;
 	}
 	/* pass 0: free; 1: return probes; 2: entries */
 	for (pass = 0; pass < 3; pass++) {
@@ -257,7 +329,21 @@ int attach_syscalls(struct attacher *a, char *err, size_t errlen)
 		return -1;
 	}
 	a->skel->links.sys_exit = l;
+	if (!a->growth || a->skel->links.page_fault)
+		return 0;
+	l = bpf_program__attach(a->skel->progs.page_fault);
+	if (!l) {
+		snprintf(err, errlen, "cannot attach to the page_fault_user tracepoint: %s",
+		         strerror(errno));
+		return -1;
+	}
+	a->skel->links.page_fault = l;
 	return 0;
+}
+
+bool attach_growth(const struct attacher *a)
+{
+	return a->growth;
 }
 
 int attach_map_fd(struct attacher *a, enum attach_map which)

@@ -14,6 +14,7 @@ struct attach_opts {
 	bool verbose;
 	bool count_accept;               /* accepted connections are the request count */
 	unsigned long long sample_bytes; /* Poisson sampling: mean bytes between samples; 0 off */
+	bool growth; /* growth tier: page faults, no allocator probes */
 };
 
 enum attach_map {
@@ -35,9 +36,13 @@ int attach_request_uprobe(struct attacher *a, int pid, const char *path, const c
                           char *err, size_t errlen);
 int attach_request_usdt(struct attacher *a, int pid, const char *path, const char *provider,
                         const char *name, char *err, size_t errlen);
-/* Follow mmap/munmap/mremap of the targets; call after every attach_process. */
+/* Follow mmap/munmap/mremap of the targets (growth tier: also brk and madvise, and the
+ * page faults); call after every attach_process. In the growth tier attach_process
+ * places no probe: it records the process's executable text and program break. */
 int attach_syscalls(struct attacher *a, char *err, size_t errlen);
 int attach_map_fd(struct attacher *a, enum attach_map which);
+/* Loaded for the growth tier (attach_opts.growth). */
+bool attach_growth(const struct attacher *a);
 void attach_close(struct attacher *a);
 
 #endif

@@ -285,6 +285,8 @@ int json_write(FILE *f, const struct snapshot *snap, int top)
 	bool_field(f, "time_mode", snap->time_mode);
 	num_field(f, "sample_seconds", snap->sample_seconds);
 	u64_field(f, "sample_bytes", snap->sample_bytes);
+	num_field(f, "probe_hits_per_s", snap->probe_hits_per_s);
+	num_field(f, "overhead_cpus", snap->overhead_cpu);
 	key(f, "processes");
 	putc('[', f);
 	for (i = 0; snap->procs && i < snap->nprocs; i++) {

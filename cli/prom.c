@@ -91,6 +91,12 @@ static const struct family lost_family = {
     "Events agentleak could not track, by reason (see the losses line of the report)."};
 static const struct family sample_family = {"agentleak_sample_duration_seconds", "gauge",
                                             "Wall time the last sample of the BPF maps took."};
+static const struct family hits_family = {
+    "agentleak_probe_hits_per_second", "gauge",
+    "Allocator probe hits per second in the targets over the last interval."};
+static const struct family overhead_family = {
+    "agentleak_estimated_overhead_cpus", "gauge",
+    "Estimated CPU cost of the probes in the targets (hits x measured trap cost), in CPUs."};
 static const struct family leaks_family = {"agentleak_leaks", "gauge",
                                            "Stacks whose verdict is leak."};
 static const struct family up_family = {"agentleak_up", "gauge", "1 while agentleak is tracing."};
@@ -426,6 +432,14 @@ static void put_tool(FILE *f, const struct snapshot *snap)
 	put_head(f, &sample_family);
 	fprintf(f, "%s ", sample_family.name);
 	put_double(f, snap->sample_seconds);
+	fputc('\n', f);
+	put_head(f, &hits_family);
+	fprintf(f, "%s ", hits_family.name);
+	put_double(f, snap->probe_hits_per_s);
+	fputc('\n', f);
+	put_head(f, &overhead_family);
+	fprintf(f, "%s ", overhead_family.name);
+	put_double(f, snap->overhead_cpu);
 	fputc('\n', f);
 	put_head(f, &leaks_family);
 	fprintf(f, "%s %d\n", leaks_family.name, snap->nleaks);

@@ -20,6 +20,7 @@ static const char *const kind_names[AL_KIND_MAX] = {
     [AL_PVALLOC] = "pvalloc",
     [AL_FREE] = "free",
     [AL_MMAP] = "mmap",
+    [AL_FAULT] = "fault",
 };
 
 const char *al_kind_name(unsigned int kind)
@@ -126,11 +127,21 @@ void report_print(FILE *out, const struct snapshot *snap, int top, int max_depth
 	for (i = 0; i < snap->nprocs; i++)
 		print_process(out, snap, &snap->procs[i]);
 	print_losses(out, snap);
+	if (snap->probe_hits_per_s > 0)
+		fprintf(out,
+			"overhead: %.0f probe hits/s, estimated %.1f%% of a CPU in the targets "
+			"(2.5 us per allocation, 0.8 us per free)\n",
+			snap->probe_hits_per_s, 100 * snap->overhead_cpu);
 	if (snap->sample_bytes)
 		fprintf(out,
 		        "sampling: one allocation per %llu B on average; bytes and objects are "
 		        "scaled estimates\n",
 		        snap->sample_bytes);
+	if (snap->growth)
+		fprintf(out,
+		        "mode: growth (page faults attributed to stacks; live bytes = touched "
+		        "anonymous pages; %llu pages not walked at release)\n",
+		        (unsigned long long)snap->counters[AL_C_RELEASE_CUT]);
 	for (i = 0; i < snap->nstacks && rank < top; i++) {
 		if ((long long)snap->stacks[i].st.live_bytes <= 0)
 			break;

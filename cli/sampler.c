@@ -16,12 +16,22 @@
 
 #define BATCH 1024
 
+/* Growth tier: a stack id's canonical id (see canonical_stack). */
+struct canon_slot {
+	__s32 stackid; /* -1: empty slot */
+	__s32 canon;
+	unsigned long long tail; /* hash of frames 1.. */
+};
+
 struct sampler {
 	int stats_fd, stacks_fd, counters_fd;
 	struct ring_buffer *rb;
 	struct regions *regions;
 	int ncpus;
 	__u64 region_errors;
+	bool growth;
+	struct canon_slot *canon; /* open addressing by stackid */
+	size_t canon_cap, canon_used;
 	struct al_stack_key keys[BATCH];
 	struct al_stack_stats vals[BATCH];
 };
@@ -63,6 +73,7 @@ struct sampler *sampler_new(struct attacher *a, char *err, size_t errlen)
 	s->stacks_fd = attach_map_fd(a, ATTACH_MAP_STACKS);
 	s->counters_fd = attach_map_fd(a, ATTACH_MAP_COUNTERS);
 	s->ncpus = libbpf_num_possible_cpus();
+	s->growth = attach_growth(a);
 	s->regions = regions_new();
 	s->rb = ring_buffer__new(attach_map_fd(a, ATTACH_MAP_EVENTS), on_event, s, NULL);
 	if (!s->regions || !s->rb || s->ncpus <= 0) {
@@ -79,6 +90,7 @@ void sampler_free(struct sampler *s)
 		return;
 	ring_buffer__free(s->rb);
 	regions_free(s->regions);
+	free(s->canon);
 	free(s);
 }
 
@@ -145,6 +157,123 @@ static int read_counters(struct sampler *s, struct sample *out)
 	return 0;
 }
 
+/* Growth tier. The kernel's frame 0 of a fault's stack is the faulting instruction,
+ * which the report replaces by the application frame (key.caller); deeper frames come
+ * from the frame pointer walk. The same application frame faults from many
+ * instructions (malloc's, memset's), each giving its own stack id: map every stack id
+ * to the first one seen with the same frames 1.. (-1 when there are none), so that
+ * rows that print the same stack are one series. */
+static unsigned long long tail_hash(struct sampler *s, __s32 stackid)
+{
+	__u64 frames[AL_MAX_STACK_DEPTH];
+	unsigned long long h = 0xcbf29ce484222325ULL;
+	int i;
+
+	if (stackid < 0 || bpf_map_lookup_elem(s->stacks_fd, &stackid, frames))
+		return 0;
+	for (i = 1; i < AL_MAX_STACK_DEPTH && frames[i]; i++)
+		h = (h ^ frames[i]) * 0x100000001b3ULL;
+	return i == 1 ? 0 : h;
+}
+
+static struct canon_slot *canon_slot(struct canon_slot *t, size_t cap, __s32 stackid)
+{
+	size_t i = ((unsigned int)stackid * 0x9e3779b1U) & (cap - 1);
+
+	while (t[i].stackid != -1 && t[i].stackid != stackid)
+		i = (i + 1) & (cap - 1);
+	return &t[i];
+}
+
+static int canon_grow(struct sampler *s)
+{
+	size_t cap = s->canon_cap ? s->canon_cap * 2 : 1024, i;
+	struct canon_slot *t = malloc(cap * sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	for (i = 0; i < cap; i++)
+		t[i].stackid = -1;
+	for (i = 0; i < s->canon_cap; i++)
+		if (s->canon[i].stackid != -1)
+			*canon_slot(t, cap, s->canon[i].stackid) = s->canon[i];
+	free(s->canon);
+	s->canon = t;
+	s->canon_cap = cap;
+	return 0;
+}
+
+static __s32 canonical_stack(struct sampler *s, __s32 stackid)
+{
+	struct canon_slot *slot;
+	unsigned long long h;
+	size_t i;
+
+	if (stackid < 0)
+		return -1;
+	if ((s->canon_used + 1) * 2 > s->canon_cap && canon_grow(s))
+		return stackid;
+	slot = canon_slot(s->canon, s->canon_cap, stackid);
+	if (slot->stackid == stackid)
+		return slot->canon;
+	h = tail_hash(s, stackid);
+	slot->stackid = stackid;
+	slot->tail = h;
+	slot->canon = h ? stackid : -1;
+	s->canon_used++;
+	if (h)
+		for (i = 0; i < s->canon_cap; i++)
+			if (s->canon[i].stackid != -1 && s->canon[i].tail == h &&
+			    s->canon[i].canon == s->canon[i].stackid) {
+				slot->canon = s->canon[i].stackid;
+				break;
+			}
+	return slot->canon;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct al_stack_key *x = &((const struct sample_row *)a)->key;
+	const struct al_stack_key *y = &((const struct sample_row *)b)->key;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->caller != y->caller)
+		return x->caller < y->caller ? -1 : 1;
+	if (x->stackid != y->stackid)
+		return x->stackid < y->stackid ? -1 : 1;
+	return 0;
+}
+
+static void merge_faults(struct sampler *s, struct sample *out)
+{
+	int i, n = 0;
+
+	for (i = 0; i < out->n; i++)
+		if (out->rows[i].key.kind == AL_FAULT)
+			out->rows[i].key.stackid = canonical_stack(s, out->rows[i].key.stackid);
+	qsort(out->rows, out->n, sizeof(*out->rows), key_cmp);
+	for (i = 0; i < out->n; i++) {
+		struct sample_row *r = &out->rows[i];
+
+		if (n && !key_cmp(&out->rows[n - 1], r)) {
+			struct al_stack_stats *d = &out->rows[n - 1].st;
+
+			d->live_bytes += r->st.live_bytes;
+			d->live_objects += r->st.live_objects;
+			d->allocs += r->st.allocs;
+			d->alloc_bytes += r->st.alloc_bytes;
+			d->frees += r->st.frees;
+			d->free_bytes += r->st.free_bytes;
+			continue;
+		}
+		out->rows[n++] = *r;
+	}
+	out->n = n;
+}
+
 int sampler_read(struct sampler *s, struct sample *out)
 {
 	const struct region_owner *owners;
@@ -157,6 +286,8 @@ int sampler_read(struct sampler *s, struct sample *out)
 		r = read_counters(s, out);
 	if (r)
 		return r;
+	if (s->growth)
+		merge_faults(s, out);
 	owners = regions_owners(s->regions, &n);
 	for (i = 0; i < n; i++)
 		if (add_row(out, &owners[i].key, &owners[i].stats))

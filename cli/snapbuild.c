@@ -186,6 +186,9 @@ int snapshot_build(struct snapshot *snap, const struct snap_input *in)
 	snap->request_source = in->request_source;
 	snap->sample_seconds = in->sample_seconds;
 	snap->sample_bytes = in->sample_bytes;
+	snap->growth = in->growth;
+	snap->probe_hits_per_s = in->probe_hits_per_s;
+	snap->overhead_cpu = in->overhead_cpu;
 	memcpy(snap->counters, in->smp->counters, sizeof(snap->counters));
 	snap->procs = calloc(in->ntargets ? in->ntargets : 1, sizeof(*snap->procs));
 	snap->stacks = calloc(in->smp->n ? in->smp->n : 1, sizeof(*snap->stacks));

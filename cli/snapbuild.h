@@ -25,6 +25,9 @@ struct snap_input {
 	double elapsed;
 	double sample_seconds;
 	unsigned long long sample_bytes;
+	bool growth; /* growth tier: rows are page faults */
+	double probe_hits_per_s;
+	double overhead_cpu;
 	bool final;
 	int symbolize_top; /* symbolize the first N stacks; -1: all */
 	int max_depth;     /* frames kept per stack */

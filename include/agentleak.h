@@ -25,6 +25,7 @@ enum al_kind {
 	AL_PVALLOC,
 	AL_FREE,
 	AL_MMAP, /* anonymous mmap by the application (syscall) */
+	AL_FAULT, /* growth tier: a user page fault on anonymous memory (one page) */
 	AL_KIND_MAX,
 };
 
@@ -41,6 +42,7 @@ enum al_counter {
 	AL_C_INFLIGHT_FULL,  /* per-thread call state could not be kept */
 	AL_C_EVENTS_LOST,    /* mmap events dropped: ring buffer full */
 	AL_C_FAILED_ALLOCS,  /* allocator returned NULL / error */
+	AL_C_RELEASE_CUT,    /* growth tier: pages of a munmap/madvise/brk/mremap not walked */
 	AL_C_MAX,
 };
 
@@ -98,5 +100,20 @@ struct al_event {
 	__u64 new_len;             /* mremap only */
 	struct al_stack_key stack; /* mmap only */
 };
+
+/* Growth tier, per target process (userspace fills it before attaching): the main
+ * executable's executable segments [start, end), for attributing a page fault to the
+ * innermost application frame, and the program break (the end of [heap]) so that a
+ * brk that shrinks the heap releases the pages above the new break. */
+#define AL_TEXT_RANGES 4
+
+struct al_growth_proc {
+	__u64 start[AL_TEXT_RANGES];
+	__u64 end[AL_TEXT_RANGES];
+	__u64 brk;
+};
+
+#define AL_SCAN_WORDS   64    /* user stack words scanned for an application return address */
+#define AL_RELEASE_MAX  65536 /* pages walked per released range; the rest is a loss */
 
 #endif /* AGENTLEAK_H */

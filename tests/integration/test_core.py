@@ -2,6 +2,7 @@
 must appear in agentleak's final report, attributed by frame #0."""
 
 import os
+import re
 
 from agentleak_test import (Skip, check_run, exited_lines, expect_leak,
                             expect_no_stack_mentions, expect_nothing_live,
@@ -169,6 +170,10 @@ def test_churn_attach(env=None):
     expect_nothing_live(run, pid, "churn_loop")
     expect_nothing_live(run, pid, "free_rings")
     expect_process_at_least(run, pid, 5 * 1234, 5)
+    m = re.search(r"^overhead: (\d+) probe hits/s, estimated ([\d.]+)% of a CPU",
+                  run.stdout.split("=== agentleak final report ===")[-1], re.M)
+    if not m or int(m.group(1)) < 1000:
+        run.problem("no 'overhead: N probe hits/s' line with N >= 1000 in the final report")
     p = run.report["processes"][pid]
     if p["allocs"] < 1000 or p["frees"] < 1000:
         run.problem("pid %d summary: %d allocs, %d frees; the churn threads should have made "

@@ -72,6 +72,8 @@ static const char *const families[] = {
     "agentleak_events_total",
     "agentleak_lost_total",
     "agentleak_sample_duration_seconds",
+    "agentleak_probe_hits_per_second",
+    "agentleak_estimated_overhead_cpus",
     "agentleak_leaks",
     "agentleak_up",
 };

@@ -10,6 +10,9 @@
  *   /burst         burst           200 x 2048 B, all freed before answering (transient)
  *   /realloc       grow_buffer     +1024 B by realloc per call, freed every 50 calls
  *   /steady        steady          malloc(512) + memset + free
+ *   /bigbuf        big_buffer      malloc(1 MiB) + memset + free + malloc_trim(0): the
+ *                                  pages are given back (munmap, brk shrink, madvise)
+ *                                  and touched again by the next call (not a leak)
  *   /metrics       (none)          Prometheus text: app_requests_total{path="..."}
  *   anything else                  404 (counted as path="other")
  *
@@ -25,6 +28,7 @@
  * Usage: server PORT   (0: any free port)
  */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +48,7 @@
 #define GROW_STEP    1024
 #define GROW_PERIOD  50
 #define STEADY_SIZE  512
+#define BIGBUF_SIZE  (1 << 20)
 #define REQUEST_MAX  4096
 #define RESPONSE_MAX 4096
 
@@ -151,9 +156,24 @@ NOINLINE void steady(void)
 	free(p);
 }
 
+/* The first call is served by mmap and freed by munmap; glibc then raises its mmap
+ * threshold and serves the next ones from the heap, which malloc_trim gives back. */
+NOINLINE void big_buffer(void)
+{
+	char *p = malloc(BIGBUF_SIZE);
+
+	if (!p)
+		return;
+	memset(p, 0x22, BIGBUF_SIZE);
+	ESCAPE(p);
+	free(p);
+	malloc_trim(0);
+}
+
 static struct endpoint endpoints[] = {
-    {"/leak", leak_fixed, 0}, {"/leak_1_in_10", leak_sometimes, 0}, {"/cache", cache_put, 0},
-    {"/burst", burst, 0},     {"/realloc", grow_buffer, 0},         {"/steady", steady, 0},
+    {"/leak", leak_fixed, 0},   {"/leak_1_in_10", leak_sometimes, 0}, {"/cache", cache_put, 0},
+    {"/burst", burst, 0},       {"/realloc", grow_buffer, 0},         {"/steady", steady, 0},
+    {"/bigbuf", big_buffer, 0},
 };
 
 #define NENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
