@@ -38,6 +38,7 @@ struct proc_state {
 struct analyser {
 	struct trend_params params;
 	bool time_mode;
+	bool growth; /* growth tier: confirm leaks by the process's anonymous growth */
 	struct stack_state *table;
 	size_t cap, used;
 	struct proc_state procs[MAX_PROCS];
@@ -210,8 +211,24 @@ static void sample_process(struct proc_state *ps, const struct sample *smp, doub
 	update_rss_note(ps);
 }
 
+/* Growth tier: a stack's pages can look like they keep growing when the releases that
+ * balance them are missed (a range we could not walk, memory given back in a way we do
+ * not follow). A leak must also show in the process: its anonymous memory must have
+ * grown since attach by at least half what the stack grew over its window. */
+static void confirm_growth(const struct proc_state *ps, struct trend_result *r)
+{
+	const struct proc_view *v = &ps->view;
+	double grown;
+
+	if (r->verdict != V_LEAK || !v->have_mem)
+		return;
+	grown = (double)v->mem.anon - (double)v->anon_at_attach;
+	if (grown < 0.5 * r->growth)
+		r->verdict = V_GROWING;
+}
+
 static void sample_stack(struct analyser *an, const struct sample_row *row, double t, double x,
-                         double prev_x)
+                         double prev_x, const struct proc_state *ps)
 {
 	struct stack_state *s = lookup(an, &row->key, true);
 	long long live = (long long)row->st.live_bytes;
@@ -224,6 +241,8 @@ static void sample_stack(struct analyser *an, const struct sample_row *row, doub
 	s->started = true;
 	series_add(s->series, t, x, live > 0 ? (double)live : 0);
 	trend_classify(s->series, &an->params, &s->result);
+	if (an->growth)
+		confirm_growth(ps, &s->result);
 	s->has_result = true;
 	s->fitted = false;
 }
@@ -247,7 +266,7 @@ void analyser_sample(struct analyser *an, const struct sample *smp, double t, co
 		prev = ps->have_x ? ps->last_x : x;
 		for (j = 0; j < smp->n; j++)
 			if ((int)smp->rows[j].key.tgid == pids[i])
-				sample_stack(an, &smp->rows[j], t, x, prev);
+				sample_stack(an, &smp->rows[j], t, x, prev, ps);
 		ps->last_x = x;
 		ps->have_x = true;
 	}
@@ -289,6 +308,11 @@ const struct proc_view *analyser_process(struct analyser *an, int pid)
 	struct proc_state *ps = proc_of(an, pid);
 
 	return ps ? &ps->view : NULL;
+}
+
+void analyser_set_growth(struct analyser *an, bool growth)
+{
+	an->growth = growth;
 }
 
 bool analyser_time_mode(const struct analyser *an)

@@ -38,5 +38,8 @@ int analyser_points(struct analyser *an, const struct al_stack_key *key, struct 
                     int max);
 const struct proc_view *analyser_process(struct analyser *an, int pid);
 bool analyser_time_mode(const struct analyser *an);
+/* Growth tier: a leak verdict also needs the process's anonymous memory to have grown
+ * since attach by at least half of what the stack grew (else it reads growing). */
+void analyser_set_growth(struct analyser *an, bool growth);
 
 #endif

@@ -333,6 +333,8 @@ static void parse_args(int argc, char **argv)
 	}
 	if (!env.npids)
 		die("no target: give a process with -p PID (see --help)");
+	if (env.growth && env.sample_bytes)
+		die("--sample-bytes samples allocator calls: it has no meaning with --mode growth");
 }
 
 /* CAP_BPF+CAP_PERFMON, or CAP_SYS_ADMIN, in the effective set. */
@@ -610,6 +612,7 @@ int main(int argc, char **argv)
 	an = analyser_new(&env.trend, requests_kind(req) == REQ_TIME);
 	if (!an)
 		die("out of memory");
+	analyser_set_growth(an, env.growth);
 	for (i = 0; i < env.npids; i++)
 		analyser_add_process(an, env.pids[i]);
 	if (requests_kind(req) == REQ_TIME)
