@@ -70,6 +70,7 @@ bench: deps all $(OUT)/bench/classify_bench
 	bench/run.sh
 	bench/detect_latency.sh
 	bench/fastapi_throughput.sh
+	bench/scale.sh
 	$(OUT)/bench/classify_bench
 
 $(OUT)/bench/classify_bench: bench/classify_bench.c cli/trend.c cli/trend.h

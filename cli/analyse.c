@@ -272,6 +272,14 @@ void analyser_sample(struct analyser *an, const struct sample *smp, double t, co
 	}
 }
 
+const struct trend_result *analyser_verdict_brief(struct analyser *an,
+                                                  const struct al_stack_key *key)
+{
+	struct stack_state *s = lookup(an, key, false);
+
+	return s && s->has_result && s->result.verdict != V_NONE ? &s->result : NULL;
+}
+
 const struct trend_result *analyser_verdict(struct analyser *an, const struct al_stack_key *key)
 {
 	struct stack_state *s = lookup(an, key, false);

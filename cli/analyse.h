@@ -30,7 +30,11 @@ int analyser_add_process(struct analyser *an, int pid);
  * handled so far by pids[i]. */
 void analyser_sample(struct analyser *an, const struct sample *smp, double t, const int *pids,
                      const double *requests, int npids);
-/* The latest classification of a stack (NULL before it has one). */
+/* The latest classification of a stack as trend_classify left it: only what its verdict
+ * needed is computed (cheap; NULL before it has one). */
+const struct trend_result *analyser_verdict_brief(struct analyser *an,
+                                                  const struct al_stack_key *key);
+/* The same with every statistic filled in, for display (NULL before it has one). */
 const struct trend_result *analyser_verdict(struct analyser *an, const struct al_stack_key *key);
 /* The trend samples of a stack, oldest first: fills up to max points (out may be NULL)
  * and returns how many there are. */

@@ -156,10 +156,16 @@ static const struct snap_process *process_of(const struct snapshot *snap, int pi
 	return NULL;
 }
 
-static void fill_verdict(const struct snap_input *in, struct snapshot *snap, struct snap_stack *s)
+/* full: every statistic of the verdict (costs a fit for non-leaks: only for stacks shown). */
+static void fill_verdict(const struct snap_input *in, struct snapshot *snap, struct snap_stack *s,
+                         bool full)
 {
-	const struct trend_result *t = in->an ? analyser_verdict(in->an, &s->key) : NULL;
+	const struct trend_result *t = NULL;
 	const struct snap_process *p = process_of(snap, s->key.tgid);
+
+	if (in->an)
+		t = full ? analyser_verdict(in->an, &s->key)
+		         : analyser_verdict_brief(in->an, &s->key);
 
 	s->growth_share = p && p->live_bytes ? (double)s->st.live_bytes / p->live_bytes : -1;
 	if (!t)
@@ -212,9 +218,10 @@ int snapshot_build(struct snapshot *snap, const struct snap_input *in)
 	for (i = 0; i < n; i++) {
 		struct snap_stack *s = &snap->stacks[i];
 
-		fill_verdict(in, snap, s);
-		if (in->symbolize_top >= 0 && i >= in->symbolize_top &&
-		    !(s->has_verdict && s->verdict.verdict == V_LEAK))
+		bool shown = in->symbolize_top < 0 || i < in->symbolize_top;
+
+		fill_verdict(in, snap, s, shown);
+		if (!shown && !(s->has_verdict && s->verdict.verdict == V_LEAK))
 			continue;
 		if (fill_frames(in, s) || fill_points(in, s))
 			return -ENOMEM;
