@@ -554,6 +554,8 @@ int main(int argc, char **argv)
 	char err[512];
 	int i, n, r;
 
+	/* One write per line: readers of our stderr never see half a line. */
+	setvbuf(stderr, NULL, _IOLBF, 0);
 	parse_args(argc, argv);
 	check_privileges();
 	/* libdw would fetch missing debug files over the network and block the report. */
