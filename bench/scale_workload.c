@@ -61,7 +61,7 @@ int main(int argc, char **argv)
 
 	if (nallocs <= 0 || !nstacks || nstacks > (1u << DEPTH)) {
 		fprintf(stderr, "usage: scale_workload NALLOCS NSTACKS (NSTACKS <= %u)\n",
-			1u << DEPTH);
+		        1u << DEPTH);
 		return 2;
 	}
 	blocks = calloc(nallocs, sizeof(*blocks));

@@ -23,17 +23,17 @@
 #include <bpf/usdt.bpf.h>
 #include "agentleak.h"
 
-#define MAP_ANONYMOUS 0x20
-#define PAGE_SIZE     4096ULL
-#define NR_MMAP       9
-#define NR_MUNMAP     11
-#define NR_MREMAP     25
-#define NR_BRK        12
-#define NR_MADVISE    28
+#define MAP_ANONYMOUS        0x20
+#define PAGE_SIZE            4096ULL
+#define NR_MMAP              9
+#define NR_MUNMAP            11
+#define NR_MREMAP            25
+#define NR_BRK               12
+#define NR_MADVISE           28
 #define MADV_DONTNEED        4
 #define MADV_DONTNEED_LOCKED 24
-#define NR_ACCEPT     43
-#define NR_ACCEPT4    288
+#define NR_ACCEPT            43
+#define NR_ACCEPT4           288
 #ifndef EEXIST
 #define EEXIST 17
 #endif
@@ -559,9 +559,9 @@ int BPF_PROG(page_fault, unsigned long address, struct pt_regs *regs, unsigned l
 }
 
 struct release_ctx {
-	__u64 start;    /* first page */
-	__u64 keep;     /* mremap move: bytes of the range that move (the rest is released) */
-	__u64 delta;    /* mremap move: new address - old address */
+	__u64 start; /* first page */
+	__u64 keep;  /* mremap move: bytes of the range that move (the rest is released) */
+	__u64 delta; /* mremap move: new address - old address */
 	__u32 tgid;
 	bool move;
 };

@@ -14,7 +14,7 @@ struct attach_opts {
 	bool verbose;
 	bool count_accept;               /* accepted connections are the request count */
 	unsigned long long sample_bytes; /* Poisson sampling: mean bytes between samples; 0 off */
-	bool growth; /* growth tier: page faults, no allocator probes */
+	bool growth;                     /* growth tier: page faults, no allocator probes */
 };
 
 enum attach_map {

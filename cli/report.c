@@ -129,9 +129,9 @@ void report_print(FILE *out, const struct snapshot *snap, int top, int max_depth
 	print_losses(out, snap);
 	if (snap->probe_hits_per_s > 0)
 		fprintf(out,
-			"overhead: %.0f probe hits/s, estimated %.1f%% of a CPU in the targets "
-			"(2.5 us per allocation, 0.8 us per free)\n",
-			snap->probe_hits_per_s, 100 * snap->overhead_cpu);
+		        "overhead: %.0f probe hits/s, estimated %.1f%% of a CPU in the targets "
+		        "(2.5 us per allocation, 0.8 us per free)\n",
+		        snap->probe_hits_per_s, 100 * snap->overhead_cpu);
 	if (snap->sample_bytes)
 		fprintf(out,
 		        "sampling: one allocation per %llu B on average; bytes and objects are "

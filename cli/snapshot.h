@@ -77,11 +77,11 @@ struct snapshot {
 	__u64 counters[AL_C_MAX];        /* events and losses (enum al_counter) */
 	double sample_seconds;           /* CPU-independent wall time the last sample took */
 	unsigned long long sample_bytes; /* --sample-bytes: counts are scaled estimates; 0 exact */
-	double probe_hits_per_s; /* allocator probe hits per second since the last report */
-	double overhead_cpu;     /* their estimated cost, in CPUs (hits x measured trap cost) */
-	bool growth;                     /* growth tier: live bytes are touched anonymous pages */
-	int nleaks;                      /* stacks whose verdict is leak */
-	double leak_slope;               /* their slopes summed (B/request or B/s) */
+	double probe_hits_per_s;         /* allocator probe hits per second since the last report */
+	double overhead_cpu; /* their estimated cost, in CPUs (hits x measured trap cost) */
+	bool growth;         /* growth tier: live bytes are touched anonymous pages */
+	int nleaks;          /* stacks whose verdict is leak */
+	double leak_slope;   /* their slopes summed (B/request or B/s) */
 };
 
 #endif

@@ -24,7 +24,7 @@ enum al_kind {
 	AL_VALLOC,
 	AL_PVALLOC,
 	AL_FREE,
-	AL_MMAP, /* anonymous mmap by the application (syscall) */
+	AL_MMAP,  /* anonymous mmap by the application (syscall) */
 	AL_FAULT, /* growth tier: a user page fault on anonymous memory (one page) */
 	AL_KIND_MAX,
 };
@@ -113,7 +113,7 @@ struct al_growth_proc {
 	__u64 brk;
 };
 
-#define AL_SCAN_WORDS   64    /* user stack words scanned for an application return address */
-#define AL_RELEASE_MAX  65536 /* pages walked per released range; the rest is a loss */
+#define AL_SCAN_WORDS  64    /* user stack words scanned for an application return address */
+#define AL_RELEASE_MAX 65536 /* pages walked per released range; the rest is a loss */
 
 #endif /* AGENTLEAK_H */
