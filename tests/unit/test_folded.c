@@ -22,20 +22,7 @@
 #include <unistd.h>
 #include "folded.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-			printf("ok - ");                                                           \
-		} else {                                                                           \
-			failed++;                                                                  \
-			printf("not ok - ");                                                       \
-		}                                                                                  \
-		printf(__VA_ARGS__);                                                               \
-		putchar('\n');                                                                     \
-	} while (0)
+#include "check.h"
 
 #define ERRLEN 512
 
@@ -233,6 +220,5 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd))
 		printf("warning: could not remove %s\n", tmpdir);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_done();
 }

@@ -25,20 +25,7 @@
 #include <unistd.h>
 #include "html.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-			printf("ok - ");                                                           \
-		} else {                                                                           \
-			failed++;                                                                  \
-			printf("not ok - ");                                                       \
-		}                                                                                  \
-		printf(__VA_ARGS__);                                                               \
-		putchar('\n');                                                                     \
-	} while (0)
+#include "check.h"
 
 #define MIB     (1024.0 * 1024.0)
 #define NSTACKS 8
@@ -913,6 +900,5 @@ int main(int argc, char **argv)
 	snprintf(fk.procs[0].allocator, sizeof(fk.procs[0].allocator), "/opt/a&b/lib<x>.so");
 	test_escaping();
 	cleanup();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_done();
 }

@@ -29,20 +29,7 @@
 #include <unistd.h>
 #include "httpd.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-			printf("ok - ");                                                           \
-		} else {                                                                           \
-			failed++;                                                                  \
-			printf("not ok - ");                                                       \
-		}                                                                                  \
-		printf(__VA_ARGS__);                                                               \
-		putchar('\n');                                                                     \
-	} while (0)
+#include "check.h"
 
 #define ERRLEN 256
 #define TICK   5 /* ms the test loop waits between httpd_service() calls */
@@ -668,6 +655,5 @@ int main(void)
 out:
 	test_addresses();
 	test_permission();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_done();
 }

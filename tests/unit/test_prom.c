@@ -31,20 +31,7 @@
 #include <unistd.h>
 #include "prom.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-			printf("ok - ");                                                           \
-		} else {                                                                           \
-			failed++;                                                                  \
-			printf("not ok - ");                                                       \
-		}                                                                                  \
-		printf(__VA_ARGS__);                                                               \
-		putchar('\n');                                                                     \
-	} while (0)
+#include "check.h"
 
 #define ERRLEN     512
 #define MAX_STACKS 400
@@ -1087,6 +1074,5 @@ int main(void)
 	test_textfile_unwritable();
 	test_textfile_write_error();
 	rmdir(tmpdir);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_done();
 }

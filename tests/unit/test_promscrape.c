@@ -23,20 +23,7 @@
 #include <unistd.h>
 #include "promscrape.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-			printf("ok - ");                                                           \
-		} else {                                                                           \
-			failed++;                                                                  \
-			printf("not ok - ");                                                       \
-		}                                                                                  \
-		printf(__VA_ARGS__);                                                               \
-		putchar('\n');                                                                     \
-	} while (0)
+#include "check.h"
 
 #define ERRLEN 256
 
@@ -736,6 +723,5 @@ int main(void)
 	test_counter();
 	test_spec();
 	test_fetch();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_done();
 }

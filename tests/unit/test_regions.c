@@ -6,20 +6,7 @@
 #include <string.h>
 #include "regions.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-			printf("ok - ");                                                           \
-		} else {                                                                           \
-			failed++;                                                                  \
-			printf("not ok - ");                                                       \
-		}                                                                                  \
-		printf(__VA_ARGS__);                                                               \
-		putchar('\n');                                                                     \
-	} while (0)
+#include "check.h"
 
 #define PG 4096ULL
 
@@ -92,6 +79,5 @@ int main(void)
 	CHECK(live(r, 1, 0xa) == 0, "a munmap length rounds up to the page");
 
 	regions_free(r);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_done();
 }

@@ -16,20 +16,9 @@
 #include <string.h>
 #include "trend.h"
 
-static int passed, failed, verbose;
+static int verbose;
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-			printf("ok - ");                                                           \
-		} else {                                                                           \
-			failed++;                                                                  \
-			printf("not ok - ");                                                       \
-		}                                                                                  \
-		printf(__VA_ARGS__);                                                               \
-		putchar('\n');                                                                     \
-	} while (0)
+#include "check.h"
 
 #define KIB 1024.0
 #define MIB (1024.0 * 1024.0)
@@ -790,6 +779,5 @@ int main(int argc, char **argv)
 	test_wander();
 	test_fit();
 	test_names();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_done();
 }
