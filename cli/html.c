@@ -325,16 +325,6 @@ static const char *stack_name(const struct snap_stack *s)
 	return s->frames[0].func[0] ? s->frames[0].func : frame_text(&s->frames[0]);
 }
 
-static const struct snap_process *process_of(const struct snapshot *snap, int pid)
-{
-	int i;
-
-	for (i = 0; i < snap->nprocs; i++)
-		if (snap->procs[i].pid == pid)
-			return &snap->procs[i];
-	return NULL;
-}
-
 static const char *per_unit(const struct snapshot *snap)
 {
 	return snap->time_mode ? "s" : "request";
@@ -1203,7 +1193,7 @@ static void flame_rect(FILE *f, const struct snapshot *snap, const struct flame 
 	int fit;
 
 	if (!label) {
-		p = process_of(snap, a->pid);
+		p = snapshot_process(snap, a->pid);
 		snprintf(name, sizeof(name), "pid %d%s%s", a->pid, p ? " " : "", p ? p->comm : "");
 		label = name;
 	}

@@ -146,22 +146,12 @@ static void fill_process(const struct snap_input *in, const struct snap_target *
 	p->retained = v->retained;
 }
 
-static const struct snap_process *process_of(const struct snapshot *snap, int pid)
-{
-	int i;
-
-	for (i = 0; i < snap->nprocs; i++)
-		if (snap->procs[i].pid == pid)
-			return &snap->procs[i];
-	return NULL;
-}
-
 /* full: every statistic of the verdict (costs a fit for non-leaks: only for stacks shown). */
 static void fill_verdict(const struct snap_input *in, struct snapshot *snap, struct snap_stack *s,
                          bool full)
 {
 	const struct trend_result *t = NULL;
-	const struct snap_process *p = process_of(snap, s->key.tgid);
+	const struct snap_process *p = snapshot_process(snap, s->key.tgid);
 
 	if (in->an)
 		t = full ? analyser_verdict(in->an, &s->key)

@@ -84,4 +84,15 @@ struct snapshot {
 	double leak_slope;   /* their slopes summed (B/request or B/s) */
 };
 
+/* The process pid of snap, or NULL. */
+static inline const struct snap_process *snapshot_process(const struct snapshot *snap, int pid)
+{
+	int i;
+
+	for (i = 0; i < snap->nprocs; i++)
+		if (snap->procs[i].pid == pid)
+			return &snap->procs[i];
+	return NULL;
+}
+
 #endif
