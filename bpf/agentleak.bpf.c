@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
-/* agentleak.bpf.c - the precise tier: allocator uprobes and anonymous mmap syscalls.
+/* agentleak.bpf.c - both tiers: allocator uprobes (precise) and page faults (growth).
  *
  * Userspace attaches (per target process, filtered by the kernel's uprobe pid option):
  *   free_enter     uprobe on free, placed on an instruction the kernel emulates;
  *   alloc_return   uretprobe on every allocation function (attached before the entries);
  *   alloc_enter    uprobe at the entry of every allocation function; bpf_cookie = enum al_kind;
  *   sys_exit       raw syscalls:sys_exit (BTF), for mmap/munmap/mremap of the targets,
- *                  and accept/accept4 when they are the request source;
+ *                  brk/madvise in the growth tier, and accept/accept4 when they are the
+ *                  request source;
+ *   page_fault     exceptions:page_fault_user (BTF), the growth tier only (see below);
  *   request_hit    uprobe on the user's request function (--requests uprobe:...);
  *   request_usdt   the same for a USDT probe (--requests usdt:...).
+ * --mode auto loads the growth tier and attaches the allocator probes only for its
+ * diagnosis windows (mmap_events follows them).
  *
  * Per-thread call state is kept from entry to return ("inflight"), keyed by thread id;
  * a call made from inside another allocator call (glibc's malloc mmapping a big block,
@@ -49,6 +53,9 @@ const volatile bool count_accept = false;
 const volatile __u64 sample_bytes = 0;
 /* Set before load: the growth tier (page faults instead of allocator uprobes). */
 const volatile bool growth = false;
+/* Set at run time: follow anonymous mmap/munmap/mremap as blocks (the precise tier;
+ * --mode auto turns it on for its diagnosis windows). */
+volatile bool mmap_events = false;
 
 /* Call state of one thread between an allocator's entry and its return. */
 struct inflight {
@@ -490,6 +497,13 @@ int request_usdt(struct pt_regs *ctx)
  * can be picked; code that lives in shared libraries or an interpreter (Python) is not
  * in the executable's text, and then caller stays the faulting address. */
 
+/* A page's key in "allocs": its address with bit 0 set, so it never meets a heap block
+ * (malloc's blocks are at least 8-aligned) when both tiers run (--mode auto). */
+static __always_inline __u64 page_key(__u64 addr)
+{
+	return (addr & ~(PAGE_SIZE - 1)) | AL_PAGE_KEY_BIT;
+}
+
 struct vma_check {
 	bool file; /* the fault is in a file-backed mapping */
 };
@@ -512,14 +526,32 @@ static __always_inline bool in_text(const struct al_growth_proc *gp, __u64 a)
 	return false;
 }
 
+/* Inside an allocator call with a return probe on it (--mode auto's diagnosis window),
+ * the return address on the stack is the uretprobe trampoline's; the kernel keeps the
+ * real one, the allocator's caller, in the thread's latest return instance. */
+static __always_inline __u64 probed_caller(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct return_instance *ri;
+
+	if (!bpf_core_field_exists(t->utask) || !t->utask)
+		return 0;
+	ri = t->utask->return_instances;
+	return ri ? ri->orig_ret_vaddr : 0;
+}
+
 static __always_inline __u64 app_frame(const struct al_growth_proc *gp, __u64 ip, __u64 sp)
 {
 	__u32 zero = 0;
 	struct scan_words *buf;
+	__u64 caller;
 	int i;
 
 	if (in_text(gp, ip))
 		return ip;
+	caller = probed_caller();
+	if (caller && in_text(gp, caller))
+		return caller;
 	buf = bpf_map_lookup_elem(&scan_buf, &zero);
 	if (!buf)
 		return ip;
@@ -553,8 +585,8 @@ int BPF_PROG(page_fault, unsigned long address, struct pt_regs *regs, unsigned l
 	key.tgid = tgid;
 	key.kind = AL_FAULT;
 	key.stackid = take_stack(ctx);
-	key.caller = app_frame(gp, BPF_CORE_READ(regs, ip), BPF_CORE_READ(regs, sp));
-	record_block(tgid, address & ~(PAGE_SIZE - 1), PAGE_SIZE, 1024, &key);
+	key.caller = app_frame(gp, regs->ip, regs->sp);
+	record_block(tgid, page_key(address), PAGE_SIZE, 1024, &key);
 	return 0;
 }
 
@@ -569,7 +601,7 @@ struct release_ctx {
 static long release_page(__u64 i, void *data)
 {
 	struct release_ctx *c = data;
-	struct al_alloc_key k = {.addr = c->start + i * PAGE_SIZE, .tgid = c->tgid};
+	struct al_alloc_key k = {.addr = page_key(c->start + i * PAGE_SIZE), .tgid = c->tgid};
 	struct al_alloc_val *v, copy;
 
 	v = bpf_map_lookup_elem(&allocs, &k);
@@ -610,7 +642,7 @@ static __always_inline void release_range(__u32 tgid, __u64 start, __u64 end, __
 
 static __always_inline void growth_syscall(struct pt_regs *regs, long ret, __u64 id, __u32 tgid)
 {
-	__u64 addr = BPF_CORE_READ(regs, di), len = BPF_CORE_READ(regs, si);
+	__u64 addr = regs->di, len = regs->si;
 	struct al_growth_proc *gp;
 
 	switch (id) {
@@ -618,7 +650,7 @@ static __always_inline void growth_syscall(struct pt_regs *regs, long ret, __u64
 		release_range(tgid, addr, addr + len, 0, 0, false);
 		break;
 	case NR_MADVISE: {
-		__u64 advice = BPF_CORE_READ(regs, dx);
+		__u64 advice = regs->dx;
 
 		/* MADV_FREE is left alone: a page the kernel reclaims faults again and its
 		 * new record replaces the old one. */
@@ -627,7 +659,7 @@ static __always_inline void growth_syscall(struct pt_regs *regs, long ret, __u64
 		break;
 	}
 	case NR_MREMAP: {
-		__u64 new_len = BPF_CORE_READ(regs, dx), new_addr = (__u64)ret;
+		__u64 new_len = regs->dx, new_addr = (__u64)ret;
 
 		if (new_addr == addr) {
 			if (new_len < len)
@@ -648,10 +680,11 @@ static __always_inline void growth_syscall(struct pt_regs *regs, long ret, __u64
 	}
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+/* A syscall of a target returned. Regs are the syscall's user registers (read
+ * directly: both callers get a BTF pointer, no probe_read needed). */
+static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long ret, __u64 id)
 {
-	__u64 pid_tgid, id = BPF_CORE_READ(regs, orig_ax);
+	__u64 pid_tgid;
 	__u32 tid, tgid;
 	struct al_event ev = {};
 	struct inflight *st;
@@ -671,22 +704,21 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		count_request(tgid);
 		return 0;
 	}
-	/* Growth tier: page faults account the memory; syscalls only give pages back. */
-	if (growth) {
-		if (id != NR_MMAP)
-			growth_syscall(regs, ret, id, tgid);
+	/* Growth tier: page faults account the memory; syscalls give pages back. */
+	if (growth && id != NR_MMAP)
+		growth_syscall(regs, ret, id, tgid);
+	if (!mmap_events)
 		return 0;
-	}
 	/* The allocator's own mmaps belong to the call that made them. */
 	st = bpf_map_lookup_elem(&inflight, &tid);
 	if (st && bpf_ktime_get_ns() - st->start_ns < STALE_NS)
 		return 0;
 
 	ev.tgid = tgid;
-	ev.addr = BPF_CORE_READ(regs, di);
-	ev.len = BPF_CORE_READ(regs, si);
+	ev.addr = regs->di;
+	ev.len = regs->si;
 	if (id == NR_MMAP) {
-		if (!(BPF_CORE_READ(regs, r10) & MAP_ANONYMOUS))
+		if (!(regs->r10 & MAP_ANONYMOUS))
 			return 0;
 		ev.type = AL_EV_MMAP;
 		ev.addr = ret;
@@ -695,15 +727,25 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		ev.stack.kind = AL_MMAP;
 		ev.stack.stackid = take_stack(ctx);
 		/* glibc's mmap() is a leaf wrapper: [sp] returns into its caller. */
-		bpf_probe_read_user(&ev.stack.caller, sizeof(ev.stack.caller),
-		                    (void *)BPF_CORE_READ(regs, sp));
+		bpf_probe_read_user(&ev.stack.caller, sizeof(ev.stack.caller), (void *)regs->sp);
 	} else if (id == NR_MUNMAP) {
 		ev.type = AL_EV_MUNMAP;
-	} else {
+	} else if (id == NR_MREMAP) {
 		ev.type = AL_EV_MREMAP;
-		ev.new_len = BPF_CORE_READ(regs, dx);
+		ev.new_len = regs->dx;
 		ev.new_addr = ret;
+	} else {
+		return 0;
 	}
 	send_event(&ev);
 	return 0;
+}
+
+/* Every syscall of the machine passes here, so the filter comes first and costs a
+ * compare or two. (fexit on each syscall would be cheaper still, but this kernel
+ * refuses fexit programs with EPERM, like kprobes: tracepoints are what we have.) */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	return on_syscall(ctx, regs, ret, regs->orig_ax);
 }

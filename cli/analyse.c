@@ -241,7 +241,7 @@ static void sample_stack(struct analyser *an, const struct sample_row *row, doub
 	s->started = true;
 	series_add(s->series, t, x, live > 0 ? (double)live : 0);
 	trend_classify(s->series, &an->params, &s->result);
-	if (an->growth)
+	if (an->growth && s->key.kind == AL_FAULT)
 		confirm_growth(ps, &s->result);
 	s->has_result = true;
 	s->fitted = false;
@@ -316,6 +316,45 @@ const struct proc_view *analyser_process(struct analyser *an, int pid)
 	struct proc_state *ps = proc_of(an, pid);
 
 	return ps ? &ps->view : NULL;
+}
+
+bool analyser_growing(const struct analyser *an, int pid)
+{
+	size_t i;
+
+	for (i = 0; i < an->cap; i++) {
+		const struct stack_state *s = &an->table[i];
+
+		if (s->used && s->has_result && s->key.kind == AL_FAULT &&
+		    (int)s->key.tgid == pid &&
+		    (s->result.verdict == V_LEAK || s->result.verdict == V_GROWING))
+			return true;
+	}
+	return false;
+}
+
+void analyser_forget_precise(struct analyser *an)
+{
+	struct stack_state *old = an->table;
+	size_t cap = an->cap, i;
+
+	an->table = cap ? calloc(cap, sizeof(*an->table)) : NULL;
+	if (cap && !an->table) { /* keep the old table: stale stacks beat a crash */
+		an->table = old;
+		return;
+	}
+	an->used = 0;
+	for (i = 0; i < cap; i++) {
+		if (!old[i].used)
+			continue;
+		if (old[i].key.kind == AL_FAULT) {
+			*find_slot(an->table, cap, &old[i].key) = old[i];
+			an->used++;
+		} else {
+			series_free(old[i].series);
+		}
+	}
+	free(old);
 }
 
 void analyser_set_growth(struct analyser *an, bool growth)

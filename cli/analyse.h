@@ -42,8 +42,14 @@ int analyser_points(struct analyser *an, const struct al_stack_key *key, struct 
                     int max);
 const struct proc_view *analyser_process(struct analyser *an, int pid);
 bool analyser_time_mode(const struct analyser *an);
-/* Growth tier: a leak verdict also needs the process's anonymous memory to have grown
- * since attach by at least half of what the stack grew (else it reads growing). */
+/* Growth tier: does a page-fault stack of pid read leak or growing? (--mode auto opens a
+ * diagnosis window on it.) */
+bool analyser_growing(const struct analyser *an, int pid);
+/* Drop every stack but the growth tier's (page faults): a diagnosis window closed. */
+void analyser_forget_precise(struct analyser *an);
+/* Growth tier: a page-fault stack's leak verdict also needs the process's anonymous
+ * memory to have grown since attach by at least half of what the stack grew (else it
+ * reads growing). */
 void analyser_set_growth(struct analyser *an, bool growth);
 
 #endif

@@ -19,27 +19,49 @@
 #include "agentleak.skel.h"
 #include "attach.h"
 
-struct attacher {
-	struct agentleak_bpf *skel;
-	struct bpf_link **links;
-	int nlinks, cap;
-	bool verbose;
-	bool growth;
+struct link_list {
+	struct bpf_link **v;
+	int n, cap;
 };
 
-static int keep_link(struct attacher *a, struct bpf_link *l)
+struct attacher {
+	struct agentleak_bpf *skel;
+	struct link_list links;  /* syscalls, page faults, request sources */
+	struct link_list probes; /* allocator probes: detached again by --mode auto */
+	bool verbose;
+	bool growth;
+	bool syscalls; /* attach_syscalls done */
+};
+
+static int keep(struct link_list *ll, struct bpf_link *l)
 {
-	if (a->nlinks == a->cap) {
-		int cap = a->cap ? a->cap * 2 : 32;
-		struct bpf_link **n = realloc(a->links, cap * sizeof(*n));
+	if (ll->n == ll->cap) {
+		int cap = ll->cap ? ll->cap * 2 : 32;
+		struct bpf_link **n = realloc(ll->v, cap * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
-		a->links = n;
-		a->cap = cap;
+		ll->v = n;
+		ll->cap = cap;
 	}
-	a->links[a->nlinks++] = l;
+	ll->v[ll->n++] = l;
 	return 0;
+}
+
+static int keep_link(struct attacher *a, struct bpf_link *l)
+{
+	return keep(&a->links, l);
+}
+
+/* Last attached first. */
+static void destroy_links(struct link_list *ll)
+{
+	int i;
+
+	for (i = ll->n - 1; i >= 0; i--)
+		bpf_link__destroy(ll->v[i]);
+	free(ll->v);
+	memset(ll, 0, sizeof(*ll));
 }
 
 static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -79,6 +101,23 @@ static int fill_sampling(struct attacher *a, unsigned long long r)
 	return 0;
 }
 
+/* Open and load the skeleton. */
+static int load(struct attacher *a, const struct attach_opts *opts)
+{
+	a->skel = agentleak_bpf__open();
+	if (!a->skel)
+		return -errno;
+	bpf_map__set_max_entries(a->skel->maps.allocs, opts->max_allocs);
+	bpf_map__set_max_entries(a->skel->maps.stats, opts->max_stacks);
+	bpf_map__set_max_entries(a->skel->maps.stacks, opts->max_stacks);
+	a->skel->rodata->count_accept = opts->count_accept;
+	a->skel->rodata->sample_bytes = opts->sample_bytes;
+	a->skel->rodata->growth = opts->growth;
+	/* The page fault program is only needed (and only loaded) in the growth tier. */
+	bpf_program__set_autoload(a->skel->progs.page_fault, opts->growth);
+	return agentleak_bpf__load(a->skel);
+}
+
 struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t errlen)
 {
 	struct attacher *a = calloc(1, sizeof(*a));
@@ -89,27 +128,15 @@ struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t e
 		return NULL;
 	}
 	a->verbose = opts->verbose;
-	libbpf_set_print(opts->verbose ? verbose_print : silent_print);
-	a->skel = agentleak_bpf__open();
-	if (!a->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
-		goto fail;
-	}
-	bpf_map__set_max_entries(a->skel->maps.allocs, opts->max_allocs);
-	bpf_map__set_max_entries(a->skel->maps.stats, opts->max_stacks);
-	bpf_map__set_max_entries(a->skel->maps.stacks, opts->max_stacks);
-	a->skel->rodata->count_accept = opts->count_accept;
-	a->skel->rodata->sample_bytes = opts->sample_bytes;
-	a->skel->rodata->growth = opts->growth;
 	a->growth = opts->growth;
-	/* The page fault program is only needed (and only loaded) in the growth tier. */
-	bpf_program__set_autoload(a->skel->progs.page_fault, opts->growth);
-	e = agentleak_bpf__load(a->skel);
+	libbpf_set_print(opts->verbose ? verbose_print : silent_print);
+	e = load(a, opts);
 	if (e) {
 		snprintf(err, errlen, "cannot load the BPF programs: %s%s", strerror(-e),
 		         e == -EPERM ? " (need root or CAP_BPF+CAP_PERFMON)" : "");
 		goto fail;
 	}
+	attach_set_mmap_events(a, !opts->growth);
 	if (opts->sample_bytes && fill_sampling(a, opts->sample_bytes)) {
 		snprintf(err, errlen, "cannot set up sampling: %s", strerror(errno));
 		goto fail;
@@ -118,6 +145,11 @@ struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t e
 fail:
 	attach_close(a);
 	return NULL;
+}
+
+void attach_set_mmap_events(struct attacher *a, bool on)
+{
+	a->skel->bss->mmap_events = on;
 }
 
 static int probe(struct attacher *a, struct bpf_program *prog, int pid, const char *path,
@@ -133,7 +165,7 @@ static int probe(struct attacher *a, struct bpf_program *prog, int pid, const ch
 		         retprobe ? "uretprobe" : "uprobe", path, off, pid, strerror(errno));
 		return -1;
 	}
-	return keep_link(a, l);
+	return keep(&a->probes, l);
 }
 
 /* Sites already probed at the same address are skipped. */
@@ -200,35 +232,39 @@ int attach_process(struct attacher *a, int pid, const struct al_allocator *al, i
                    char *err, size_t errlen)
 {
 	struct agentleak_bpf *s = a->skel;
+	struct al_growth_proc gp;
 	__u32 key = pid;
-	__u8 one = 1;
-	int i, n = 0, pass;
-
 	__u64 zero = 0;
+	__u8 one = 1;
 
+	*nprobes = 0;
 	if (bpf_map_update_elem(bpf_map__fd(s->maps.targets), &key, &one, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(s->maps.requests), &key, &zero, BPF_ANY)) {
 		snprintf(err, errlen, "too many targets");
 		return -1;
 	}
-	if (a->growth) {
-		struct al_growth_proc gp;
-
-		*nprobes = 0;
-		if (read_growth_proc(pid, &gp, err, errlen))
-			return -1;
-		if (bpf_map_update_elem(bpf_map__fd(s->maps.growth_procs), &key, &gp, BPF_ANY)) {
-			snprintf(err, errlen, "too many targets");
-			return -1;
-		}
-		if (a->verbose)
-			fprintf(stderr,
-			        "agentleak: pid %d: growth tier, executable text %llx-%llx, "
-			        "brk %llx\n",
-			        pid, (unsigned long long)gp.start[0], (unsigned long long)gp.end[0],
-			        (unsigned long long)gp.brk);
-		return 0;
+	if (!a->growth)
+		return attach_allocator(a, pid, al, nprobes, err, errlen);
+	if (read_growth_proc(pid, &gp, err, errlen))
+		return -1;
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.growth_procs), &key, &gp, BPF_ANY)) {
+		snprintf(err, errlen, "too many targets");
+		return -1;
 	}
+	if (a->verbose)
+		fprintf(stderr,
+		        "agentleak: pid %d: growth tier, executable text %llx-%llx, brk %llx\n",
+		        pid, (unsigned long long)gp.start[0], (unsigned long long)gp.end[0],
+		        (unsigned long long)gp.brk);
+	return 0;
+}
+
+int attach_allocator(struct attacher *a, int pid, const struct al_allocator *al, int *nprobes,
+                     char *err, size_t errlen)
+{
+	struct agentleak_bpf *s = a->skel;
+	int i, n = 0, pass;
+
 	/* pass 0: free; 1: return probes; 2: entries */
 	for (pass = 0; pass < 3; pass++) {
 		for (i = 0; i < al->nsites; i++) {
@@ -316,29 +352,96 @@ int attach_request_usdt(struct attacher *a, int pid, const char *path, const cha
 	return keep_link(a, l);
 }
 
+static int attach_tracepoint(struct attacher *a, struct bpf_program *p, char *err, size_t errlen)
+{
+	struct bpf_link *l = bpf_program__attach(p);
+
+	if (!l || keep_link(a, l)) {
+		snprintf(err, errlen, "cannot attach to the %s tracepoint: %s",
+		         bpf_program__section_name(p) + strlen("tp_btf/"), strerror(errno));
+		bpf_link__destroy(l);
+		return -1;
+	}
+	return 0;
+}
+
 int attach_syscalls(struct attacher *a, char *err, size_t errlen)
 {
-	struct bpf_link *l;
-
-	if (a->skel->links.sys_exit)
+	if (a->syscalls)
 		return 0;
-	l = bpf_program__attach(a->skel->progs.sys_exit);
-	if (!l) {
-		snprintf(err, errlen, "cannot attach to the sys_exit tracepoint: %s",
-		         strerror(errno));
+	if (attach_tracepoint(a, a->skel->progs.sys_exit, err, errlen) ||
+	    (a->growth && attach_tracepoint(a, a->skel->progs.page_fault, err, errlen)))
 		return -1;
-	}
-	a->skel->links.sys_exit = l;
-	if (!a->growth || a->skel->links.page_fault)
-		return 0;
-	l = bpf_program__attach(a->skel->progs.page_fault);
-	if (!l) {
-		snprintf(err, errlen, "cannot attach to the page_fault_user tracepoint: %s",
-		         strerror(errno));
-		return -1;
-	}
-	a->skel->links.page_fault = l;
+	a->syscalls = true;
 	return 0;
+}
+
+#define PURGE_BATCH 4096
+
+/* Delete every entry of a hash map that keep() refuses; vsize is the value size. Keys
+ * are read in batches (the kernel's own iteration), then deleted in batches. */
+static int purge_map(int fd, size_t ksize, size_t vsize, bool (*keep)(const void *k))
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	char *keys = malloc(PURGE_BATCH * ksize), *vals = malloc(PURGE_BATCH * vsize);
+	char *drop = malloc(PURGE_BATCH * ksize), next[64];
+	void *in = NULL;
+	int r = 0, last = 0;
+
+	if (!keys || !vals || !drop || ksize > sizeof(next)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (!last) {
+		__u32 i, count = PURGE_BATCH, ndrop = 0;
+
+		last = bpf_map_lookup_batch(fd, in, next, keys, vals, &count, &opts);
+		if (last && errno != ENOENT) {
+			r = -errno;
+			break;
+		}
+		for (i = 0; i < count; i++)
+			if (!keep(keys + i * ksize))
+				memcpy(drop + ndrop++ * ksize, keys + i * ksize, ksize);
+		/* A batch stops at a key already gone: then one by one. */
+		if (ndrop && bpf_map_delete_batch(fd, drop, &ndrop, &opts))
+			for (i = 0; i < count; i++)
+				if (!keep(keys + i * ksize))
+					bpf_map_delete_elem(fd, keys + i * ksize);
+		in = next;
+	}
+out:
+	free(keys);
+	free(vals);
+	free(drop);
+	return r;
+}
+
+static bool is_page(const void *k)
+{
+	return ((const struct al_alloc_key *)k)->addr & AL_PAGE_KEY_BIT;
+}
+
+static bool is_fault_stack(const void *k)
+{
+	return ((const struct al_stack_key *)k)->kind == AL_FAULT;
+}
+
+int attach_allocator_off(struct attacher *a, char *err, size_t errlen)
+{
+	struct agentleak_bpf *s = a->skel;
+	int r;
+
+	destroy_links(&a->probes);
+	attach_set_mmap_events(a, false);
+	r = purge_map(bpf_map__fd(s->maps.allocs), sizeof(struct al_alloc_key),
+	              sizeof(struct al_alloc_val), is_page);
+	if (!r)
+		r = purge_map(bpf_map__fd(s->maps.stats), sizeof(struct al_stack_key),
+		              sizeof(struct al_stack_stats), is_fault_stack);
+	if (r)
+		snprintf(err, errlen, "clearing the precise tier's maps: %s", strerror(-r));
+	return r;
 }
 
 bool attach_growth(const struct attacher *a)
@@ -365,14 +468,11 @@ int attach_map_fd(struct attacher *a, enum attach_map which)
 
 void attach_close(struct attacher *a)
 {
-	int i;
-
 	if (!a)
 		return;
 	/* Entries first, free last: the reverse of attach order. */
-	for (i = a->nlinks - 1; i >= 0; i--)
-		bpf_link__destroy(a->links[i]);
-	free(a->links);
+	destroy_links(&a->probes);
+	destroy_links(&a->links);
 	agentleak_bpf__destroy(a->skel);
 	free(a);
 }

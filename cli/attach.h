@@ -30,6 +30,14 @@ struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t e
  * the entries, so no block is seen allocated whose free could be missed. */
 int attach_process(struct attacher *a, int pid, const struct al_allocator *al, int *nprobes,
                    char *err, size_t errlen);
+/* The allocator probes alone (attach_process does this outside the growth tier);
+ * --mode auto calls it to open a diagnosis window. */
+int attach_allocator(struct attacher *a, int pid, const struct al_allocator *al, int *nprobes,
+                     char *err, size_t errlen);
+/* Close the window: detach every allocator probe, stop following mmaps as blocks, and
+ * delete the precise tier's blocks and stack counters from the maps (growth pages and
+ * their stacks stay). */
+int attach_allocator_off(struct attacher *a, char *err, size_t errlen);
 /* Count a request at every call of symbol (in the object at path, as the process sees
  * it), or at every hit of the USDT probe provider:name in that object. */
 int attach_request_uprobe(struct attacher *a, int pid, const char *path, const char *symbol,
@@ -40,6 +48,9 @@ int attach_request_usdt(struct attacher *a, int pid, const char *path, const cha
  * page faults); call after every attach_process. In the growth tier attach_process
  * places no probe: it records the process's executable text and program break. */
 int attach_syscalls(struct attacher *a, char *err, size_t errlen);
+/* Follow anonymous mmap/munmap/mremap as blocks (on in the precise tier; --mode auto
+ * turns it on for its diagnosis windows). */
+void attach_set_mmap_events(struct attacher *a, bool on);
 int attach_map_fd(struct attacher *a, enum attach_map which);
 /* Loaded for the growth tier (attach_opts.growth). */
 bool attach_growth(const struct attacher *a);

@@ -356,6 +356,23 @@ static void put_head(FILE *f, const struct snapshot *snap)
 	fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n", css);
 }
 
+/* The tier the stacks come from (and --mode auto's window). */
+static void put_mode(FILE *f, const struct snapshot *snap)
+{
+	const char *mode = snapshot_mode(snap);
+
+	if (!strcmp(mode, "growth"))
+		fputs(" \xc2\xb7 growth tier: live bytes are touched anonymous pages", f);
+	else if (!strcmp(mode, "auto") && snap->diagnosis_result)
+		fprintf(f, " \xc2\xb7 auto mode: result of diagnosis window %d", snap->diagnosis);
+	else if (!strcmp(mode, "auto") && snap->diagnosis_open)
+		fprintf(f, " \xc2\xb7 auto mode: diagnosis window %d open (precise tier on)",
+		        snap->diagnosis);
+	else if (!strcmp(mode, "auto"))
+		fprintf(f, " \xc2\xb7 auto mode: growth tier (%d diagnosis windows so far)",
+		        snap->diagnosis);
+}
+
 static void put_title(FILE *f, const struct snapshot *snap)
 {
 	char when[64] = "", dur[32];
@@ -373,6 +390,7 @@ static void put_title(FILE *f, const struct snapshot *snap)
 		fputs(" \xc2\xb7 no request source: slopes per second of time", f);
 	else
 		escf(f, " \xc2\xb7 requests from %s", snap->request_source);
+	put_mode(f, snap);
 	fputs("</p>\n</header>\n", f);
 }
 

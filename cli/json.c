@@ -287,6 +287,14 @@ int json_write(FILE *f, const struct snapshot *snap, int top)
 	u64_field(f, "sample_bytes", snap->sample_bytes);
 	num_field(f, "probe_hits_per_s", snap->probe_hits_per_s);
 	num_field(f, "overhead_cpus", snap->overhead_cpu);
+	key(f, "mode");
+	put_str(f, snapshot_mode(snap), 16);
+	key(f, "diagnosis");
+	fprintf(f, "{\"windows\":%d", snap->diagnosis);
+	bool_field(f, "open", snap->diagnosis_open);
+	num_field(f, "seconds_left", snap->diagnosis_open ? snap->diagnosis_left : 0);
+	bool_field(f, "result", snap->diagnosis_result);
+	putc('}', f);
 	key(f, "processes");
 	putc('[', f);
 	for (i = 0; snap->procs && i < snap->nprocs; i++) {

@@ -22,6 +22,7 @@
 #include "allocator.h"
 #include "analyse.h"
 #include "attach.h"
+#include "diagnose.h"
 #include "requests.h"
 #include "output.h"
 #include "report.h"
@@ -55,7 +56,9 @@ static struct env {
 	const char *json_file;
 	const char *folded;
 	const char *html;
-	bool growth;
+	bool growth;    /* the growth tier is loaded (--mode growth or auto) */
+	bool auto_mode; /* --mode auto: precise tier in diagnosis windows */
+	double diagnose_for;
 	struct trend_params trend;
 } env = {
     .sample_period = 0.2,
@@ -64,6 +67,7 @@ static struct env {
     .stack_depth = 12,
     .max_allocs = 1 << 20,
     .max_stacks = 16384,
+    .diagnose_for = 60,
 };
 
 static volatile sig_atomic_t stop_signal, dump_signal;
@@ -121,7 +125,12 @@ static const char usage[] =
     "                         is the innermost frame in the executable), pages given\n"
     "                         back by munmap/madvise/brk/mremap; live bytes are the\n"
     "                         touched anonymous pages. Cost scales with growth, not\n"
-    "                         with the allocation rate\n"
+    "                         with the allocation rate.\n"
+    "                         auto: the growth tier, and when a process grows (a page\n"
+    "                         fault stack reads leak or growing) the precise tier for\n"
+    "                         one diagnosis window, reported when it closes; windows\n"
+    "                         are at least 9 window lengths apart (<= 10%% of the time)\n"
+    "      --diagnose-for S   --mode auto: seconds a diagnosis window lasts (60)\n"
     "  -v, --verbose          show probe placement and libbpf messages\n"
     "  -h, --help             this help\n"
     "  -V, --version          print the version\n"
@@ -170,6 +179,7 @@ static const struct option long_opts[] = {
     {"folded", required_argument, NULL, 14},
     {"html", required_argument, NULL, 15},
     {"mode", required_argument, NULL, 17},
+    {"diagnose-for", required_argument, NULL, 18},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -229,6 +239,7 @@ static double parse_bytes(const char *s, const char *what)
 
 static void parse_args(int argc, char **argv)
 {
+	bool diagnose_given = false;
 	int opt, i;
 
 	opterr = 0;
@@ -299,13 +310,16 @@ static void parse_args(int argc, char **argv)
 			env.html = optarg;
 			break;
 		case 17:
-			if (!strcmp(optarg, "growth"))
-				env.growth = true;
-			else if (!strcmp(optarg, "precise"))
-				env.growth = false;
-			else
-				die("invalid --mode '%s': expected precise or growth (see --help)",
+			env.growth = !strcmp(optarg, "growth") || !strcmp(optarg, "auto");
+			env.auto_mode = !strcmp(optarg, "auto");
+			if (!env.growth && strcmp(optarg, "precise"))
+				die("invalid --mode '%s': expected precise, growth or auto (see "
+				    "--help)",
 				    optarg);
+			break;
+		case 18:
+			env.diagnose_for = parse_seconds(optarg, "--diagnose-for");
+			diagnose_given = true;
 			break;
 		case 'v':
 			env.verbose = true;
@@ -333,8 +347,10 @@ static void parse_args(int argc, char **argv)
 	}
 	if (!env.npids)
 		die("no target: give a process with -p PID (see --help)");
-	if (env.growth && env.sample_bytes)
+	if (env.growth && !env.auto_mode && env.sample_bytes)
 		die("--sample-bytes samples allocator calls: it has no meaning with --mode growth");
+	if (diagnose_given && !env.auto_mode)
+		die("--diagnose-for sets the diagnosis windows of --mode auto: add --mode auto");
 }
 
 /* CAP_BPF+CAP_PERFMON, or CAP_SYS_ADMIN, in the effective set. */
@@ -404,7 +420,7 @@ static void open_targets(void)
 				die("PID %d given twice", env.pids[i]);
 		if (target_open(&targets[i], env.pids[i], err, sizeof(err)))
 			die("%s", err);
-		if (env.growth) {
+		if (env.growth && !env.auto_mode) {
 			growth_target(env.pids[i], &allocators[i]);
 		} else if (allocator_find(env.pids[i], &allocators[i], err, sizeof(err)))
 			die("PID %d (%s): %s", env.pids[i], targets[i].comm, err);
@@ -450,6 +466,9 @@ struct run_ctx {
 	struct symbolizer *sym;
 	struct sampler *smpl;
 	struct req_source *req;
+	struct attacher *att;
+	struct diagnosis diag; /* --mode auto */
+	double start;
 };
 
 enum emit { EMIT_REPORT, EMIT_FINAL, EMIT_DUMP, EMIT_METRICS };
@@ -480,7 +499,8 @@ static void overhead(const struct sample *smp, double elapsed, double *hits, dou
 }
 
 /* Build the snapshot of this moment and hand it to every output. */
-static void emit(const struct run_ctx *c, const struct sample *smp, enum emit what, double elapsed)
+static void emit(const struct run_ctx *c, const struct sample *smp, enum emit what, double elapsed,
+                 bool diagnosis_result)
 {
 	bool all = (what == EMIT_FINAL || what == EMIT_DUMP) && outputs_want_all_stacks(c->out);
 	struct snap_input in = {
@@ -495,6 +515,13 @@ static void emit(const struct run_ctx *c, const struct sample *smp, enum emit wh
 	    .sample_seconds = last_sample_seconds,
 	    .sample_bytes = env.sample_bytes,
 	    .growth = env.growth,
+	    .mode = env.auto_mode ? "auto"
+	            : env.growth  ? "growth"
+	                          : "precise",
+	    .diagnosis = c->diag.number,
+	    .diagnosis_open = c->diag.open,
+	    .diagnosis_left = diag_left(&c->diag, c->start + elapsed),
+	    .diagnosis_result = diagnosis_result,
 	    .final = what == EMIT_FINAL,
 	    .symbolize_top = all ? -1 : env.top,
 	    .max_depth = env.stack_depth,
@@ -533,6 +560,48 @@ static void take_sample(struct sampler *smpl, struct attacher *att, struct req_s
 			fprintf(stderr, "agentleak: warning: %s\n", warn);
 	}
 	analyser_sample(an, smp, t, env.pids, requests, env.npids);
+}
+
+/* --mode auto: switch the precise tier on when the growth tier sees a process grow, and
+ * off (after reporting what it found) when the window is over. */
+static void auto_step(struct run_ctx *c, const struct sample *smp, double now)
+{
+	bool growing = false;
+	char err[512];
+	int i, n;
+
+	for (i = 0; i < env.npids; i++)
+		if (!targets[i].exited && analyser_growing(c->an, env.pids[i]))
+			growing = true;
+	switch (diag_step(&c->diag, now, growing)) {
+	case DIAG_OPEN:
+		for (i = 0; i < env.npids; i++) {
+			if (targets[i].exited)
+				continue;
+			if (attach_allocator(c->att, env.pids[i], &allocators[i], &n, err,
+			                     sizeof(err)))
+				fprintf(stderr, "agentleak: warning: diagnosis window: %s\n", err);
+		}
+		attach_set_mmap_events(c->att, true);
+		fprintf(stderr,
+		        "agentleak: growth seen: diagnosis window %d, precise tier on for %.0f s\n",
+		        c->diag.number, c->diag.length);
+		break;
+	case DIAG_CLOSE:
+		emit(c, smp, EMIT_REPORT, now - c->start, true);
+		if (attach_allocator_off(c->att, err, sizeof(err)))
+			die("%s", err);
+		if (sampler_drop_mmaps(c->smpl))
+			die("out of memory");
+		analyser_forget_precise(c->an);
+		fprintf(stderr,
+		        "agentleak: diagnosis window %d closed: precise tier off; the next one "
+		        "opens no sooner than %.0f s from now\n",
+		        c->diag.number, c->diag.next_allowed - now);
+		break;
+	case DIAG_NONE:
+		break;
+	}
 }
 
 int main(int argc, char **argv)
@@ -601,7 +670,13 @@ int main(int argc, char **argv)
 		sym_add_process(sym, env.pids[i]);
 		if (attach_process(att, env.pids[i], &allocators[i], &n, err, sizeof(err)))
 			die("%s", err);
-		if (env.growth)
+		if (env.auto_mode)
+			fprintf(stderr,
+			        "agentleak: attached to pid %d (%s): growth tier (page faults); "
+			        "%s %s probed in diagnosis windows of %.0f s\n",
+			        env.pids[i], targets[i].comm, allocators[i].flavor,
+			        allocators[i].target_path, env.diagnose_for);
+		else if (env.growth)
 			fprintf(stderr,
 			        "agentleak: attached to pid %d (%s): growth tier (page faults), "
 			        "%s\n",
@@ -630,8 +705,11 @@ int main(int argc, char **argv)
 	signal(SIGUSR1, on_dump);
 	fprintf(stderr, "agentleak: tracing %d process(es); Ctrl-C to stop\n", env.npids);
 
-	ctx = (struct run_ctx){.out = out, .an = an, .sym = sym, .smpl = smpl, .req = req};
+	ctx = (struct run_ctx){
+	    .out = out, .an = an, .sym = sym, .smpl = smpl, .req = req, .att = att};
+	diag_init(&ctx.diag, env.diagnose_for);
 	start = now_seconds();
+	ctx.start = start;
 	next_report = start + env.interval;
 	next_sample = start;
 	while (!stop_signal) {
@@ -655,25 +733,27 @@ int main(int argc, char **argv)
 			if (next_sample < now)
 				next_sample = now + env.sample_period;
 			take_sample(smpl, att, req, an, &smp, now - start);
+			if (env.auto_mode)
+				auto_step(&ctx, &smp, now);
 			if (first_sample)
-				emit(&ctx, &smp, EMIT_METRICS, now - start);
+				emit(&ctx, &smp, EMIT_METRICS, now - start, false);
 			first_sample = false;
 		}
 		outputs_service(out);
 		if (dump_signal) {
 			dump_signal = 0;
-			emit(&ctx, &smp, EMIT_DUMP, now - start);
+			emit(&ctx, &smp, EMIT_DUMP, now - start, false);
 		}
 		if (now < next_report)
 			continue;
 		next_report += env.interval;
 		refresh_symbols(sym);
-		emit(&ctx, &smp, EMIT_REPORT, now - start);
+		emit(&ctx, &smp, EMIT_REPORT, now - start, false);
 		if (env.count && ++reports >= env.count)
 			break;
 	}
 	take_sample(smpl, att, req, an, &smp, now_seconds() - start);
-	emit(&ctx, &smp, EMIT_FINAL, now_seconds() - start);
+	emit(&ctx, &smp, EMIT_FINAL, now_seconds() - start, false);
 
 	outputs_close(out);
 	sample_release(&smp);

@@ -99,6 +99,11 @@ static const struct family overhead_family = {
     "Estimated CPU cost of the probes in the targets (hits x measured trap cost), in CPUs."};
 static const struct family leaks_family = {"agentleak_leaks", "gauge",
                                            "Stacks whose verdict is leak."};
+static const struct family precise_family = {
+    "agentleak_precise_tier_active", "gauge",
+    "1 while the allocator probes are on: --mode precise, or an open --mode auto window."};
+static const struct family windows_family = {"agentleak_diagnosis_windows_total", "counter",
+                                             "Diagnosis windows --mode auto has opened."};
 static const struct family up_family = {"agentleak_up", "gauge", "1 while agentleak is tracing."};
 
 static const struct {
@@ -443,6 +448,11 @@ static void put_tool(FILE *f, const struct snapshot *snap)
 	fputc('\n', f);
 	put_head(f, &leaks_family);
 	fprintf(f, "%s %d\n", leaks_family.name, snap->nleaks);
+	put_head(f, &precise_family);
+	fprintf(f, "%s %d\n", precise_family.name,
+	        !strcmp(snapshot_mode(snap), "precise") || snap->diagnosis_open);
+	put_head(f, &windows_family);
+	fprintf(f, "%s %d\n", windows_family.name, snap->diagnosis);
 	put_head(f, &up_family);
 	fprintf(f, "%s 1\n", up_family.name);
 }

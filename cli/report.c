@@ -5,6 +5,7 @@
  * bytes, each with its verdict and frames. Frame #0 is the allocator's caller
  * (exact); deeper frames come from the kernel's frame pointer walk.
  */
+#include <string.h>
 #include <time.h>
 #include "report.h"
 
@@ -114,6 +115,36 @@ static void print_stack(FILE *out, const struct snapshot *snap, int rank,
 		fprintf(out, "    #%d %s\n", i, s->frames[i].text);
 }
 
+/* Which tier produced the stacks below, and for --mode auto where its window stands. */
+static void print_mode(FILE *out, const struct snapshot *snap)
+{
+	const char *mode = snapshot_mode(snap);
+
+	if (!strcmp(mode, "auto")) {
+		if (snap->diagnosis_result)
+			fprintf(out,
+			        "mode: auto, result of diagnosis window %d: precise stacks "
+			        "(malloc...) from the window, fault stacks from the growth tier\n",
+			        snap->diagnosis);
+		else if (snap->diagnosis_open)
+			fprintf(
+			    out,
+			    "mode: auto, diagnosis window %d open: precise tier on, %.0f s left\n",
+			    snap->diagnosis, snap->diagnosis_left);
+		else
+			fprintf(out,
+			        "mode: auto, growth tier watching (%d diagnosis windows so far; "
+			        "one opens when a process grows)\n",
+			        snap->diagnosis);
+	}
+	if (snap->growth)
+		fprintf(out,
+		        "%s (page faults attributed to stacks; live bytes = touched anonymous "
+		        "pages; %llu pages not walked at release)\n",
+		        strcmp(mode, "auto") ? "mode: growth" : "growth tier",
+		        (unsigned long long)snap->counters[AL_C_RELEASE_CUT]);
+}
+
 void report_print(FILE *out, const struct snapshot *snap, int top, int max_depth)
 {
 	time_t now = (time_t)snap->unix_time;
@@ -137,11 +168,7 @@ void report_print(FILE *out, const struct snapshot *snap, int top, int max_depth
 		        "sampling: one allocation per %llu B on average; bytes and objects are "
 		        "scaled estimates\n",
 		        snap->sample_bytes);
-	if (snap->growth)
-		fprintf(out,
-		        "mode: growth (page faults attributed to stacks; live bytes = touched "
-		        "anonymous pages; %llu pages not walked at release)\n",
-		        (unsigned long long)snap->counters[AL_C_RELEASE_CUT]);
+	print_mode(out, snap);
 	for (i = 0; i < snap->nstacks && rank < top; i++) {
 		if ((long long)snap->stacks[i].st.live_bytes <= 0)
 			break;

@@ -307,6 +307,18 @@ int sampler_stack(struct sampler *s, __s32 stackid, __u64 *ips, int max)
 	return n;
 }
 
+int sampler_drop_mmaps(struct sampler *s)
+{
+	struct regions *r = regions_new();
+
+	if (!r)
+		return -ENOMEM;
+	sampler_poll(s, 0);
+	regions_free(s->regions);
+	s->regions = r;
+	return 0;
+}
+
 void sampler_forget(struct sampler *s, __u32 tgid)
 {
 	regions_forget(s->regions, tgid);

@@ -183,6 +183,11 @@ int snapshot_build(struct snapshot *snap, const struct snap_input *in)
 	snap->sample_seconds = in->sample_seconds;
 	snap->sample_bytes = in->sample_bytes;
 	snap->growth = in->growth;
+	snap->mode = in->mode;
+	snap->diagnosis = in->diagnosis;
+	snap->diagnosis_open = in->diagnosis_open;
+	snap->diagnosis_left = in->diagnosis_left;
+	snap->diagnosis_result = in->diagnosis_result;
 	snap->probe_hits_per_s = in->probe_hits_per_s;
 	snap->overhead_cpu = in->overhead_cpu;
 	memcpy(snap->counters, in->smp->counters, sizeof(snap->counters));

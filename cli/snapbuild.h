@@ -25,7 +25,12 @@ struct snap_input {
 	double elapsed;
 	double sample_seconds;
 	unsigned long long sample_bytes;
-	bool growth; /* growth tier: rows are page faults */
+	bool growth;           /* growth tier: rows are page faults */
+	const char *mode;      /* "precise", "growth" or "auto" */
+	int diagnosis;         /* auto: diagnosis windows opened so far */
+	bool diagnosis_open;   /* auto: the precise tier is on */
+	double diagnosis_left; /* auto, open: seconds until it closes */
+	bool diagnosis_result; /* auto: the report of the window that just closed */
 	double probe_hits_per_s;
 	double overhead_cpu;
 	bool final;

@@ -78,11 +78,22 @@ struct snapshot {
 	double sample_seconds;           /* CPU-independent wall time the last sample took */
 	unsigned long long sample_bytes; /* --sample-bytes: counts are scaled estimates; 0 exact */
 	double probe_hits_per_s;         /* allocator probe hits per second since the last report */
-	double overhead_cpu; /* their estimated cost, in CPUs (hits x measured trap cost) */
-	bool growth;         /* growth tier: live bytes are touched anonymous pages */
-	int nleaks;          /* stacks whose verdict is leak */
-	double leak_slope;   /* their slopes summed (B/request or B/s) */
+	double overhead_cpu;   /* their estimated cost, in CPUs (hits x measured trap cost) */
+	bool growth;           /* growth tier: live bytes are touched anonymous pages */
+	const char *mode;      /* "precise", "growth" or "auto" */
+	int diagnosis;         /* auto: diagnosis windows opened so far (0: none yet) */
+	bool diagnosis_open;   /* auto: the precise tier is on now */
+	double diagnosis_left; /* auto, open: seconds until the window closes */
+	bool diagnosis_result; /* auto: this report is the result of a window just closed */
+	int nleaks;            /* stacks whose verdict is leak */
+	double leak_slope;     /* their slopes summed (B/request or B/s) */
 };
+
+/* "precise", "growth" or "auto" (a snapshot built without a mode names its tier). */
+static inline const char *snapshot_mode(const struct snapshot *snap)
+{
+	return snap->mode ? snap->mode : snap->growth ? "growth" : "precise";
+}
 
 /* The process pid of snap, or NULL. */
 static inline const struct snap_process *snapshot_process(const struct snapshot *snap, int pid)

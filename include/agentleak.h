@@ -67,6 +67,9 @@ struct al_stack_stats {
 	__u64 free_bytes;
 };
 
+/* Growth tier pages are kept in the same map as heap blocks, tagged by bit 0. */
+#define AL_PAGE_KEY_BIT 1ULL
+
 struct al_alloc_key {
 	__u64 addr;
 	__u32 tgid;

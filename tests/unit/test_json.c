@@ -225,6 +225,9 @@ static void test_line(void)
 	CHECK(strstr(out, "\"sample_seconds\":0.0015,\"sample_bytes\":524288,") != NULL,
 	      "sample_seconds 0.0015, sample_bytes");
 	CHECK(strstr(out, "\"oom_eta\":120.5,") != NULL, "oom_eta");
+	CHECK(strstr(out, "\"mode\":\"precise\",\"diagnosis\":{\"windows\":0,\"open\":false,"
+	                  "\"seconds_left\":0,\"result\":false}") != NULL,
+	      "mode precise (none set), no diagnosis window");
 	CHECK(strstr(out, "\"growth_share\":null") && strstr(out, "\"growth_share\":0.83"),
 	      "growth_share, null when n/a");
 	CHECK(strstr(out, "\"name\":\"leak\"") && strstr(out, "\"name\":\"none\""),

@@ -62,6 +62,8 @@ static const char *const families[] = {
     "agentleak_probe_hits_per_second",
     "agentleak_estimated_overhead_cpus",
     "agentleak_leaks",
+    "agentleak_precise_tier_active",
+    "agentleak_diagnosis_windows_total",
     "agentleak_up",
 };
 #define NFAMILIES (int)(sizeof(families) / sizeof(families[0]))
@@ -510,6 +512,42 @@ static void test_time_mode(void)
 		check_promtool(text, "time mode");
 	free(text);
 	free(fx);
+}
+
+/* The tier gauge follows --mode and an open --mode auto window. */
+static void test_tiers(void)
+{
+	static const struct {
+		const char *mode;
+		bool growth, open;
+		int windows;
+		const char *active;
+	} cases[] = {
+	    {NULL, false, false, 0, "agentleak_precise_tier_active 1"},
+	    {"growth", true, false, 0, "agentleak_precise_tier_active 0"},
+	    {"auto", true, false, 0, "agentleak_precise_tier_active 0"},
+	    {"auto", true, true, 3, "agentleak_precise_tier_active 1"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fixture *fx = calloc(1, sizeof(*fx));
+		char windows[64], *text;
+
+		empty_snapshot(fx);
+		fx->snap.mode = cases[i].mode;
+		fx->snap.growth = cases[i].growth;
+		fx->snap.diagnosis_open = cases[i].open;
+		fx->snap.diagnosis = cases[i].windows;
+		text = render(&fx->snap, 10);
+		snprintf(windows, sizeof(windows), "agentleak_diagnosis_windows_total %d",
+		         cases[i].windows);
+		CHECK(text && has_line(text, cases[i].active) && has_line(text, windows),
+		      "mode %s%s: '%s' and '%s'", cases[i].mode ? cases[i].mode : "(none)",
+		      cases[i].open ? " with a window open" : "", cases[i].active, windows);
+		free(text);
+		free(fx);
+	}
 }
 
 static int exported(const char *text, const char *id)
@@ -1064,6 +1102,7 @@ int main(void)
 	test_empty();
 	test_full();
 	test_time_mode();
+	test_tiers();
 	test_selection();
 	test_numbers();
 	test_truncation();

@@ -1,0 +1,29 @@
+/* diagnose.c - the --mode auto window schedule (see diagnose.h). */
+#include "diagnose.h"
+
+void diag_init(struct diagnosis *d, double length)
+{
+	*d = (struct diagnosis){.length = length};
+}
+
+enum diag_action diag_step(struct diagnosis *d, double now, bool growing)
+{
+	if (d->open) {
+		if (now < d->until)
+			return DIAG_NONE;
+		d->open = false;
+		d->next_allowed = now + DIAG_QUIET_FACTOR * d->length;
+		return DIAG_CLOSE;
+	}
+	if (!growing || now < d->next_allowed)
+		return DIAG_NONE;
+	d->open = true;
+	d->number++;
+	d->until = now + d->length;
+	return DIAG_OPEN;
+}
+
+double diag_left(const struct diagnosis *d, double now)
+{
+	return d->open && d->until > now ? d->until - now : 0;
+}
