@@ -9,6 +9,7 @@ verdicts and rates, never at frame names.
 Truth for /leak: every request keeps one new bytes(4096), which CPython 3.11
 allocates as one calloc(1, 4129) (33 B of object header + 4096 B of payload),
 plus 8 B per request (amortized) for the list's pointer array (another stack).
+The growth-tier tests (--mode growth) expect the same rate in touched pages.
 """
 
 from agentleak_test import format_stacks
@@ -50,6 +51,48 @@ def test_fastapi_leak():
 def test_fastapi_cache():
     with uvicorn_server() as srv:
         run = trend_run(srv, SOURCE, Load("/cache", COUNT, RATE))
+        check_trend_run(run)
+        expect_never_leak(run)
+        run.finish()
+
+
+# ---------------------------------------------------------------------------
+# The growth tier (--mode growth): no allocator probe. The interpreter is the
+# executable (/usr/bin/python3.11 links libpython statically), so a page fault is
+# attributed to the innermost interpreter frame. Truth for /leak: 4129 B/request
+# of new heap, so about 1.01 new pages (4129 B of touched pages) per request.
+
+GROWTH = ("--mode", "growth")
+
+
+def growth_leaks(run):
+    return [s for s in run.final["stacks"]
+            if s["pid"] == run.pid and s["verdict"] and s["verdict"]["kind"] == "leak"]
+
+
+def test_fastapi_growth_leak():
+    with uvicorn_server() as srv:
+        run = trend_run(srv, SOURCE, Load("/leak", COUNT, RATE), extra=GROWTH)
+        check_trend_run(run)
+        kinds = sorted({s["kind"] for s in run.final["stacks"]})
+        if kinds and kinds != ["fault"]:
+            run.problem("stack kinds %s in growth mode, expected only 'fault'" % kinds)
+        leaks = growth_leaks(run)
+        rate = sum(s["verdict"]["rate"] for s in leaks if s["verdict"]["unit"] == "request")
+        if not within(rate, KEPT_PER_REQUEST, TOLERANCE):
+            near = sorted(run.final["stacks"], key=lambda s: -s["live_bytes"])[:6]
+            run.problem("final report: leak verdicts add up to %.1f B/request, expected %d "
+                        "+-%d%%; the biggest stacks:\n%s"
+                        % (rate, KEPT_PER_REQUEST, round(TOLERANCE * 100),
+                           "\n".join("%s\n    %s" % (format_stacks([s]),
+                                                     s["verdict"]["text"] if s["verdict"]
+                                                     else "(no verdict)") for s in near)))
+        run.finish()
+
+
+def test_fastapi_growth_cache():
+    with uvicorn_server() as srv:
+        run = trend_run(srv, SOURCE, Load("/cache", COUNT, RATE), extra=GROWTH)
         check_trend_run(run)
         expect_never_leak(run)
         run.finish()
