@@ -129,7 +129,7 @@ static const char usage[] =
     "                         auto: the growth tier, and when a process grows (a page\n"
     "                         fault stack reads leak or growing) the precise tier for\n"
     "                         one diagnosis window, reported when it closes; windows\n"
-    "                         are at least 9 window lengths apart (<= 10%% of the time)\n"
+    "                         are at least 9 window lengths apart (<= 10% of the time)\n"
     "      --diagnose-for S   --mode auto: seconds a diagnosis window lasts (60)\n"
     "  -v, --verbose          show probe placement and libbpf messages\n"
     "  -h, --help             this help\n"
@@ -153,6 +153,8 @@ static const char usage[] =
     "  sudo agentleak -p $(pgrep -n myservice)          report every 5 s until Ctrl-C\n"
     "  sudo agentleak -p 1234 -p 5678 -T 20 10 6          every 10 s, 6 reports, 20 stacks\n"
     "  sudo agentleak -p 1234 -d 60 > leak-report.txt     one minute, then the final report\n"
+    "  sudo agentleak -p 1234 --mode auto --requests accept 60\n"
+    "                                    always on: growth tier, precise windows on growth\n"
     "\n"
     "Needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE (CAP_SYS_ADMIN on older kernels).\n"
     "See agentleak(8).\n";

@@ -86,3 +86,14 @@ def test_invalid_top():
     with target() as w:
         for top in ["0", "x"]:
             run_agentleak_error(["-p", w.pid, "-T", top])
+
+
+def test_invalid_mode():
+    with target() as w:
+        run_agentleak_error(["-p", w.pid, "--mode", "fast"])
+        run_agentleak_error(["-p", w.pid, "--mode", "growth", "--sample-bytes", "4096"])
+        # --diagnose-for only means something with --mode auto.
+        run_agentleak_error(["-p", w.pid, "--diagnose-for", "10"])
+        run_agentleak_error(["-p", w.pid, "--mode", "growth", "--diagnose-for", "10"])
+        for bad in ["0", "-5", "x"]:
+            run_agentleak_error(["-p", w.pid, "--mode", "auto", "--diagnose-for", bad])
