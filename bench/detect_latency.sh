@@ -13,7 +13,8 @@
 #
 # Run as root from anywhere: bench/detect_latency.sh
 # Environment: DETECT_RATE (1000), DETECT_COUNT (10000: the load's bound),
-# DETECT_INTERVAL (0.2), DETECT_AGENTLEAK (build/agentleak).
+# DETECT_INTERVAL (0.2), DETECT_AGENTLEAK (build/agentleak), DETECT_ARGS (more agentleak
+# options, e.g. "--sample-bytes 16384").
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -106,7 +107,7 @@ wait_for "$TMP/server.out" '^listening [0-9]+$' $T_LISTEN $SERVER_PID ||
 	die "server did not start: $(cat "$TMP/server.err")"
 PORT=$(awk '/^listening/ { print $2; exit }' "$TMP/server.out")
 
-"$AGENTLEAK" -p "$SERVER_PID" -T 5 --requests "uprobe:$SERVER:handle_request" "$INTERVAL" \
+"$AGENTLEAK" -p "$SERVER_PID" -T 5 ${DETECT_ARGS:-} --requests "uprobe:$SERVER:handle_request" "$INTERVAL" \
 	>"$TMP/agentleak.out" 2>"$TMP/agentleak.err" &
 AGENTLEAK_PID=$!
 wait_for "$TMP/agentleak.err" tracing $T_ATTACH $AGENTLEAK_PID ||

@@ -12,6 +12,7 @@ N_PLAIN=${BENCH_N_PLAIN:-20000000}
 N_PROBE=${BENCH_N_PROBE:-100000}
 SETTLE=${BENCH_SETTLE:-0.5} # seconds to wait after a tracer reports it is attached
 AGENTLEAK=${BENCH_AGENTLEAK:-build/agentleak} # override only to test this script
+SAMPLE_BYTES=${BENCH_SAMPLE_BYTES:-524288}     # the sampled agentleak row
 BIN=build/bench
 OUT_MD=bench/last-run.md
 
@@ -262,8 +263,13 @@ start_tracer()
 	plain)
 		return 0
 		;;
-	agentleak)
-		"$AGENTLEAK" -p "$pid" 1 >"$TMP/agentleak.out" 2>"$log" &
+	agentleak | agentleak_s)
+		if [ "$cfg" = agentleak ]; then
+			"$AGENTLEAK" -p "$pid" 1 >"$TMP/agentleak.out" 2>"$log" &
+		else
+			"$AGENTLEAK" -p "$pid" --sample-bytes "$SAMPLE_BYTES" 1 \
+				>"$TMP/agentleak.out" 2>"$log" &
+		fi
 		TRACER=$!
 		PIDS+=("$TRACER")
 		rc=0
@@ -376,11 +382,12 @@ run_one()
 
 # ---- rounds ---------------------------------------------------------------------
 
-CONFIGS=(plain bpftrace agentleak bpftrace_k raw0 rawk)
+CONFIGS=(plain bpftrace agentleak agentleak_s bpftrace_k raw0 rawk)
 declare -A LABEL VALUES STATUS ROUNDS_TXT
 LABEL[plain]="plain (no probes)"
 LABEL[bpftrace]="empty bpftrace probes"
 LABEL[agentleak]="agentleak"
+LABEL[agentleak_s]="agentleak --sample-bytes $SAMPLE_BYTES (info)"
 LABEL[bpftrace_k]="bpftrace, free at +$FREE_K (info)"
 LABEL[raw0]="raw empty uprobes, free+0 (info)"
 LABEL[rawk]="raw empty uprobes, free+$FREE_K (info)"
@@ -392,6 +399,7 @@ done
 command -v bpftrace >/dev/null || STATUS[bpftrace]="missing (install bpftrace)"
 command -v bpftrace >/dev/null || STATUS[bpftrace_k]="missing (install bpftrace)"
 [ -x "$AGENTLEAK" ] || STATUS[agentleak]="missing (run make)"
+[ -x "$AGENTLEAK" ] || STATUS[agentleak_s]="missing (run make)"
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 TRACER=0
