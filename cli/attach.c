@@ -97,6 +97,8 @@ struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t e
 	}
 	bpf_map__set_max_entries(a->skel->maps.allocs, opts->max_allocs);
 	bpf_map__set_max_entries(a->skel->maps.stats, opts->max_stacks);
+	bpf_map__set_max_entries(a->skel->maps.stack_slots, opts->max_stacks);
+	a->skel->rodata->max_stacks = opts->max_stacks;
 	bpf_map__set_max_entries(a->skel->maps.stacks, opts->max_stacks);
 	a->skel->rodata->count_accept = opts->count_accept;
 	a->skel->rodata->sample_bytes = opts->sample_bytes;
@@ -344,6 +346,12 @@ int attach_syscalls(struct attacher *a, char *err, size_t errlen)
 bool attach_growth(const struct attacher *a)
 {
 	return a->growth;
+}
+
+const volatile __u32 *attach_stats_next(struct attacher *a, __u32 *max)
+{
+	*max = bpf_map__max_entries(a->skel->maps.stats);
+	return &a->skel->bss->stats_next;
 }
 
 int attach_map_fd(struct attacher *a, enum attach_map which)

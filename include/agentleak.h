@@ -67,6 +67,16 @@ struct al_stack_stats {
 	__u64 free_bytes;
 };
 
+/* One stack's slot in the "stats" array, which userspace maps and reads without a
+ * system call: the counters, the key, and ready, set (atomically, last) once the key
+ * is written. Slots are handed out in order and never given back. */
+struct al_stack_slot {
+	struct al_stack_stats st;
+	struct al_stack_key key;
+	__u32 ready;
+	__u32 pad;
+};
+
 struct al_alloc_key {
 	__u64 addr;
 	__u32 tgid;
