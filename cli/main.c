@@ -497,6 +497,7 @@ static void emit(const struct run_ctx *c, const struct sample *smp, enum emit wh
 	    .growth = env.growth,
 	    .final = what == EMIT_FINAL,
 	    .symbolize_top = all ? -1 : env.top,
+	    .list_all = what == EMIT_FINAL || what == EMIT_DUMP,
 	    .max_depth = env.stack_depth,
 	};
 	struct snapshot snap;
