@@ -18,7 +18,7 @@ CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer
 CPPFLAGS += -Iinclude -Icli -I$(OUT)
 LDLIBS	:= -lbpf -ldw -lelf -lz -lcapstone -lm
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Wall \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Wall \
 	      -I/usr/include/$(shell uname -m)-linux-gnu
 
 CLI_SRCS := $(wildcard cli/*.c)

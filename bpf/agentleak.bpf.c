@@ -18,7 +18,9 @@
  * a call made from inside another allocator call (glibc's malloc mmapping a big block,
  * reallocarray tail-calling realloc) only bumps a depth counter, so it is counted once.
  * Live blocks are kept in "allocs" (address -> size and stack); per-stack counters in
- * "stats" are updated in place, so reading them costs O(stacks). Every loss is counted.
+ * "stats" are updated in place: "stack_slots" gives each stack its slot in that array,
+ * which userspace maps, so reading every stack costs no system call. Every loss is
+ * counted.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -57,6 +59,8 @@ const volatile bool growth = false;
 /* Set at run time: follow anonymous mmap/munmap/mremap as blocks (the precise tier;
  * --mode auto turns it on for its diagnosis windows). */
 volatile bool mmap_events = false;
+/* Set before load: slots in "stats" (--max-stacks). */
+const volatile __u32 max_stacks = 16384;
 
 /* Call state of one thread between an allocator's entry and its return. */
 struct inflight {
@@ -95,8 +99,19 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384); /* --max-stacks */
 	__type(key, struct al_stack_key);
-	__type(value, struct al_stack_stats);
+	__type(value, __u32);
+} stack_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 16384); /* --max-stacks */
+	__type(key, __u32);
+	__type(value, struct al_stack_slot);
 } stats SEC(".maps");
+
+/* Slots of "stats" handed out so far (may pass --max-stacks by a few: those failed). */
+__u32 stats_next = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -194,18 +209,45 @@ static __always_inline __s32 take_stack(void *ctx)
 	return id < 0 ? -1 : (__s32)id;
 }
 
+static __always_inline struct al_stack_stats *stats_find(struct al_stack_key *key)
+{
+	__u32 *slot = bpf_map_lookup_elem(&stack_slots, key);
+	struct al_stack_slot *s;
+
+	if (!slot)
+		return NULL;
+	s = bpf_map_lookup_elem(&stats, slot);
+	return s ? &s->st : NULL;
+}
+
+/* A new stack takes the next slot. Two threads racing for the same new stack both
+ * take one: the loser's stays not ready (unused) and it uses the winner's. */
 static __always_inline struct al_stack_stats *stats_of(struct al_stack_key *key)
 {
-	static const struct al_stack_stats zero;
-	struct al_stack_stats *s = bpf_map_lookup_elem(&stats, key);
+	struct al_stack_stats *st = stats_find(key);
+	struct al_stack_slot *s;
+	__u32 i;
 
-	if (s)
-		return s;
-	bpf_map_update_elem(&stats, key, &zero, BPF_NOEXIST);
-	s = bpf_map_lookup_elem(&stats, key);
-	if (!s)
+	if (st)
+		return st;
+	s = NULL;
+	if (stats_next < max_stacks) {
+		i = __sync_fetch_and_add(&stats_next, 1);
+		s = bpf_map_lookup_elem(&stats, &i);
+	}
+	if (!s) {
 		count(AL_C_STATS_MAP_FULL);
-	return s;
+		return NULL;
+	}
+	s->key = *key;
+	if (bpf_map_update_elem(&stack_slots, key, &i, BPF_NOEXIST)) {
+		st = stats_find(key);
+		if (!st)
+			count(AL_C_STATS_MAP_FULL);
+		return st;
+	}
+	__sync_fetch_and_add(&s->ready, 1);
+	return &s->st;
 }
 
 static __always_inline __s64 next_gap(void)
@@ -261,7 +303,7 @@ static __always_inline void scale(__u64 weight, __u64 size, __u64 *bytes, __u64 
 
 static __always_inline void unaccount(struct al_alloc_val *v)
 {
-	struct al_stack_stats *s = bpf_map_lookup_elem(&stats, &v->stack);
+	struct al_stack_stats *s = stats_find(&v->stack);
 
 	if (!s)
 		return;

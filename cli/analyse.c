@@ -3,10 +3,15 @@
  *
  * Each sample period the stacks' live bytes are added to their series against the
  * requests their process has handled (or against time); trend.c classifies them.
+ * Stacks are stored in the order they were first seen, each state followed by its
+ * series, in blocks that never move; a table of their numbers finds one by key. The
+ * sampler gives rows in the same order every time, so a sample walks the store front
+ * to back instead of jumping around tens of megabytes.
  * Per process we follow RSS and anonymous memory (procmem.c), the cgroup's limit and
  * how fast usage approaches it, and whether anonymous memory grew far beyond the live
  * heap we track (the allocator keeping freed memory: not a leak).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "analyse.h"
@@ -15,14 +20,15 @@
 #define USAGE_RING   32  /* cgroup/anon usage readings kept for the rate */
 #define USAGE_EVERY  1.0 /* seconds between kept readings */
 #define RETAINED_MIN (32ULL << 20)
+#define BLOCK_SHIFT  10 /* stacks per block of the store: 1024 */
 
+/* In the store, each one is followed by its series (series_size() bytes). */
 struct stack_state {
 	struct al_stack_key key;
-	bool used;
 	bool has_result;
 	bool started;
-	bool fitted; /* result has every statistic, not only the verdict's */
-	struct series *series;
+	bool fitted;   /* result has every statistic, not only the verdict's */
+	bool in_leaks; /* listed in the analyser's leaks */
 	struct trend_result result;
 };
 
@@ -38,9 +44,17 @@ struct proc_state {
 struct analyser {
 	struct trend_params params;
 	bool time_mode;
-	bool growth; /* growth tier: confirm leaks by the process's anonymous growth */
-	struct stack_state *table;
-	size_t cap, used;
+	bool growth;     /* growth tier: confirm leaks by the process's anonymous growth */
+	char **blocks;   /* the store: stacks 0 .. n-1, 1 << BLOCK_SHIFT per block */
+	size_t stride;   /* bytes per stack: its state and its series */
+	size_t n;        /* stacks stored */
+	uint32_t *index; /* open addressing by key: stack number + 1, 0 when empty */
+	size_t cap;      /* slots in index */
+	size_t next;     /* the stack after the last one a sample row found */
+	uint32_t *leaks; /* numbers of the stacks whose verdict is leak */
+	size_t nleaks, leaks_cap;
+	bool leaks_lost;                /* out of memory once: the list is incomplete */
+	struct al_stack_key *leak_keys; /* their keys, for analyser_leaks() */
 	struct proc_state procs[MAX_PROCS];
 	int nprocs;
 };
@@ -60,49 +74,109 @@ static bool key_equal(const struct al_stack_key *a, const struct al_stack_key *b
 	       a->kind == b->kind;
 }
 
-static struct stack_state *find_slot(struct stack_state *t, size_t cap,
-                                     const struct al_stack_key *k)
+static struct stack_state *state_at(const struct analyser *an, size_t i)
 {
-	size_t i = key_hash(k) & (cap - 1);
-
-	while (t[i].used && !key_equal(&t[i].key, k))
-		i = (i + 1) & (cap - 1);
-	return &t[i];
+	return (struct stack_state *)(an->blocks[i >> BLOCK_SHIFT] +
+	                              (i & ((1U << BLOCK_SHIFT) - 1)) * an->stride);
 }
 
-static int grow_table(struct analyser *an)
+static struct series *series_of(struct stack_state *s)
+{
+	return (struct series *)(s + 1);
+}
+
+/* The index slot of k: its stack's, or the empty one where it would go. */
+static uint32_t *find_slot(const struct analyser *an, const struct al_stack_key *k)
+{
+	size_t i = key_hash(k) & (an->cap - 1);
+
+	while (an->index[i] && !key_equal(&state_at(an, an->index[i] - 1)->key, k))
+		i = (i + 1) & (an->cap - 1);
+	return &an->index[i];
+}
+
+static int grow_index(struct analyser *an)
 {
 	size_t cap = an->cap ? an->cap * 2 : 1024, i;
-	struct stack_state *t = calloc(cap, sizeof(*t));
+	uint32_t *old = an->index;
 
-	if (!t)
+	an->index = calloc(cap, sizeof(*an->index));
+	if (!an->index) {
+		an->index = old;
 		return -1;
-	for (i = 0; i < an->cap; i++)
-		if (an->table[i].used)
-			*find_slot(t, cap, &an->table[i].key) = an->table[i];
-	free(an->table);
-	an->table = t;
+	}
+	free(old);
 	an->cap = cap;
+	for (i = 0; i < an->n; i++)
+		*find_slot(an, &state_at(an, i)->key) = i + 1;
 	return 0;
+}
+
+/* A new stack at the end of the store (NULL when out of memory). */
+static struct stack_state *append_state(struct analyser *an, const struct al_stack_key *k)
+{
+	size_t b = an->n >> BLOCK_SHIFT;
+	struct stack_state *s;
+
+	if (!(an->n & ((1U << BLOCK_SHIFT) - 1))) {
+		char **blocks = realloc(an->blocks, (b + 1) * sizeof(*blocks));
+
+		if (!blocks)
+			return NULL;
+		an->blocks = blocks;
+		an->blocks[b] = malloc(an->stride << BLOCK_SHIFT);
+		if (!an->blocks[b])
+			return NULL;
+	}
+	s = state_at(an, an->n);
+	memset(s, 0, sizeof(*s));
+	s->key = *k;
+	series_init(series_of(s), &an->params);
+	an->n++;
+	return s;
+}
+
+/* The stack of k (a new one if create), and its number in *num. */
+static struct stack_state *lookup_num(struct analyser *an, const struct al_stack_key *k,
+                                      bool create, size_t *num)
+{
+	uint32_t *slot;
+	struct stack_state *s;
+
+	if (!an->cap || (create && (an->n + 1) * 10 > an->cap * 7)) {
+		if (!create || grow_index(an))
+			return NULL;
+	}
+	slot = find_slot(an, k);
+	if (*slot || !create) {
+		*num = *slot - 1;
+		return *slot ? state_at(an, *slot - 1) : NULL;
+	}
+	s = append_state(an, k);
+	if (s)
+		*slot = an->n;
+	*num = an->n - 1;
+	return s;
 }
 
 static struct stack_state *lookup(struct analyser *an, const struct al_stack_key *k, bool create)
 {
-	struct stack_state *s;
+	size_t num;
 
-	if (!an->cap || (create && (an->used + 1) * 10 > an->cap * 7)) {
-		if (!create || grow_table(an))
-			return NULL;
-	}
-	s = find_slot(an->table, an->cap, k);
-	if (s->used || !create)
-		return s->used ? s : NULL;
-	s->series = series_new(&an->params);
-	if (!s->series)
-		return NULL;
-	s->used = true;
-	s->key = *k;
-	an->used++;
+	return lookup_num(an, k, create, &num);
+}
+
+/* The stack of a sample row, new if need be. Rows come in the order the stacks were
+ * stored, so the one after the previous row's is tried first: no index to look at. */
+static struct stack_state *row_stack(struct analyser *an, const struct al_stack_key *k)
+{
+	struct stack_state *s = an->next < an->n ? state_at(an, an->next) : NULL;
+	size_t num = an->next;
+
+	if (!s || !key_equal(&s->key, k))
+		s = lookup_num(an, k, true, &num);
+	if (s)
+		an->next = num + 1;
 	return s;
 }
 
@@ -114,6 +188,8 @@ struct analyser *analyser_new(const struct trend_params *p, bool time_mode)
 		return NULL;
 	an->params = *p;
 	an->time_mode = time_mode;
+	/* keep every series aligned for its doubles */
+	an->stride = (sizeof(struct stack_state) + series_size(p) + 7) & ~(size_t)7;
 	return an;
 }
 
@@ -123,10 +199,12 @@ void analyser_free(struct analyser *an)
 
 	if (!an)
 		return;
-	for (i = 0; i < an->cap; i++)
-		if (an->table[i].used)
-			series_free(an->table[i].series);
-	free(an->table);
+	for (i = 0; an->n && i <= (an->n - 1) >> BLOCK_SHIFT; i++)
+		free(an->blocks[i]);
+	free(an->blocks);
+	free(an->index);
+	free(an->leaks);
+	free(an->leak_keys);
 	free(an);
 }
 
@@ -227,24 +305,55 @@ static void confirm_growth(const struct proc_state *ps, struct trend_result *r)
 		r->verdict = V_GROWING;
 }
 
+/* Keep the list of leaking stacks in step with stack num's verdict. */
+static void track_leak(struct analyser *an, struct stack_state *s, size_t num)
+{
+	bool leak = s->result.verdict == V_LEAK;
+	size_t i;
+
+	if (leak == s->in_leaks)
+		return;
+	if (!leak) {
+		for (i = 0; an->leaks[i] != num; i++)
+			;
+		an->leaks[i] = an->leaks[--an->nleaks];
+		s->in_leaks = false;
+		return;
+	}
+	if (an->nleaks == an->leaks_cap) {
+		size_t cap = an->leaks_cap ? an->leaks_cap * 2 : 64;
+		uint32_t *l = realloc(an->leaks, cap * sizeof(*l));
+
+		if (!l) {
+			an->leaks_lost = true;
+			return;
+		}
+		an->leaks = l;
+		an->leaks_cap = cap;
+	}
+	an->leaks[an->nleaks++] = num;
+	s->in_leaks = true;
+}
+
 static void sample_stack(struct analyser *an, const struct sample_row *row, double t, double x,
                          double prev_x, const struct proc_state *ps)
 {
-	struct stack_state *s = lookup(an, &row->key, true);
+	struct stack_state *s = row_stack(an, &row->key);
 	long long live = (long long)row->st.live_bytes;
 
 	if (!s)
 		return;
 	/* A stack first seen now held nothing at the previous sample. */
 	if (!s->started && prev_x < x)
-		series_add(s->series, t, prev_x, 0);
+		series_add(series_of(s), t, prev_x, 0);
 	s->started = true;
-	series_add(s->series, t, x, live > 0 ? (double)live : 0);
-	trend_classify(s->series, &an->params, &s->result);
+	series_add(series_of(s), t, x, live > 0 ? (double)live : 0);
+	trend_classify(series_of(s), &an->params, &s->result);
 	if (an->growth && s->key.kind == AL_FAULT)
 		confirm_growth(ps, &s->result);
 	s->has_result = true;
 	s->fitted = false;
+	track_leak(an, s, an->next - 1);
 }
 
 void analyser_sample(struct analyser *an, const struct sample *smp, double t, const int *pids,
@@ -272,6 +381,26 @@ void analyser_sample(struct analyser *an, const struct sample *smp, double t, co
 	}
 }
 
+int analyser_leaks(struct analyser *an, const struct al_stack_key **keys)
+{
+	struct al_stack_key *k;
+	size_t i;
+
+	*keys = NULL;
+	if (an->leaks_lost)
+		return -1;
+	if (!an->nleaks)
+		return 0;
+	k = realloc(an->leak_keys, an->nleaks * sizeof(*k));
+	if (!k)
+		return -1;
+	an->leak_keys = k;
+	for (i = 0; i < an->nleaks; i++)
+		k[i] = state_at(an, an->leaks[i])->key;
+	*keys = k;
+	return (int)an->nleaks;
+}
+
 const struct trend_result *analyser_verdict_brief(struct analyser *an,
                                                   const struct al_stack_key *key)
 {
@@ -290,7 +419,7 @@ const struct trend_result *analyser_verdict(struct analyser *an, const struct al
 	/* trend_classify computes only what its verdict needs: fill in the rest to show. */
 	v = s->result.verdict;
 	if (v != V_LEAK && v != V_GROWING && !s->fitted) {
-		trend_fit(s->series, &an->params, &s->result);
+		trend_fit(series_of(s), &an->params, &s->result);
 		s->result.verdict = v;
 		s->fitted = true;
 	}
@@ -305,9 +434,9 @@ int analyser_points(struct analyser *an, const struct al_stack_key *key, struct 
 
 	if (!s)
 		return 0;
-	n = series_len(s->series);
+	n = series_len(series_of(s));
 	for (i = 0; out && i < n && i < max; i++)
-		series_sample(s->series, i, &out[i].t, &out[i].x, &out[i].y);
+		series_sample(series_of(s), i, &out[i].t, &out[i].x, &out[i].y);
 	return n;
 }
 
@@ -322,39 +451,54 @@ bool analyser_growing(const struct analyser *an, int pid)
 {
 	size_t i;
 
-	for (i = 0; i < an->cap; i++) {
-		const struct stack_state *s = &an->table[i];
+	for (i = 0; i < an->n; i++) {
+		const struct stack_state *s = state_at(an, i);
 
-		if (s->used && s->has_result && s->key.kind == AL_FAULT &&
-		    (int)s->key.tgid == pid &&
+		if (s->has_result && s->key.kind == AL_FAULT && (int)s->key.tgid == pid &&
 		    (s->result.verdict == V_LEAK || s->result.verdict == V_GROWING))
 			return true;
 	}
 	return false;
 }
 
+/* Index and leak list from the store, after it was compacted. */
+static void reindex(struct analyser *an)
+{
+	size_t i;
+
+	memset(an->index, 0, an->cap * sizeof(*an->index));
+	an->nleaks = 0;
+	an->next = 0;
+	for (i = 0; i < an->n; i++) {
+		struct stack_state *s = state_at(an, i);
+
+		*find_slot(an, &s->key) = i + 1;
+		s->in_leaks = false;
+		track_leak(an, s, i);
+	}
+}
+
 void analyser_forget_precise(struct analyser *an)
 {
-	struct stack_state *old = an->table;
-	size_t cap = an->cap, i;
+	size_t r, w = 0, blocks = an->n ? ((an->n - 1) >> BLOCK_SHIFT) + 1 : 0;
 
-	an->table = cap ? calloc(cap, sizeof(*an->table)) : NULL;
-	if (cap && !an->table) { /* keep the old table: stale stacks beat a crash */
-		an->table = old;
-		return;
-	}
-	an->used = 0;
-	for (i = 0; i < cap; i++) {
-		if (!old[i].used)
+	/* Keep the page-fault stacks, in their order, at the front of the store. */
+	for (r = 0; r < an->n; r++) {
+		struct stack_state *s = state_at(an, r);
+
+		if (s->key.kind != AL_FAULT)
 			continue;
-		if (old[i].key.kind == AL_FAULT) {
-			*find_slot(an->table, cap, &old[i].key) = old[i];
-			an->used++;
-		} else {
-			series_free(old[i].series);
-		}
+		if (w != r)
+			memcpy(state_at(an, w), s, an->stride);
+		w++;
 	}
-	free(old);
+	an->n = w;
+	for (r = an->n ? ((an->n - 1) >> BLOCK_SHIFT) + 1 : 0; r < blocks; r++) {
+		free(an->blocks[r]);
+		an->blocks[r] = NULL;
+	}
+	if (an->cap)
+		reindex(an);
 }
 
 void analyser_set_growth(struct analyser *an, bool growth)

@@ -30,6 +30,9 @@ int analyser_add_process(struct analyser *an, int pid);
  * handled so far by pids[i]. */
 void analyser_sample(struct analyser *an, const struct sample *smp, double t, const int *pids,
                      const double *requests, int npids);
+/* The stacks whose verdict is leak now, in no order: their number (-1 when out of
+ * memory, or when some could not be listed), *keys valid until the next call. */
+int analyser_leaks(struct analyser *an, const struct al_stack_key **keys);
 /* The latest classification of a stack as trend_classify left it: only what its verdict
  * needed is computed (cheap; NULL before it has one). */
 const struct trend_result *analyser_verdict_brief(struct analyser *an,

@@ -109,6 +109,8 @@ static int load(struct attacher *a, const struct attach_opts *opts)
 		return -errno;
 	bpf_map__set_max_entries(a->skel->maps.allocs, opts->max_allocs);
 	bpf_map__set_max_entries(a->skel->maps.stats, opts->max_stacks);
+	bpf_map__set_max_entries(a->skel->maps.stack_slots, opts->max_stacks);
+	a->skel->rodata->max_stacks = opts->max_stacks;
 	bpf_map__set_max_entries(a->skel->maps.stacks, opts->max_stacks);
 	a->skel->rodata->count_accept = opts->count_accept;
 	a->skel->rodata->sample_bytes = opts->sample_bytes;
@@ -422,9 +424,26 @@ static bool is_page(const void *k)
 	return ((const struct al_alloc_key *)k)->addr & AL_PAGE_KEY_BIT;
 }
 
-static bool is_fault_stack(const void *k)
+/* Zero the counters of every precise stack: slots are never given back, so the stack
+ * keeps its slot (and finds it again in the next window) but reads as new. */
+static int clear_precise_slots(struct attacher *a)
 {
-	return ((const struct al_stack_key *)k)->kind == AL_FAULT;
+	int fd = bpf_map__fd(a->skel->maps.stats);
+	__u32 i, n = a->skel->bss->stats_next;
+	struct al_stack_slot slot;
+
+	if (n > bpf_map__max_entries(a->skel->maps.stats))
+		n = bpf_map__max_entries(a->skel->maps.stats);
+	for (i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(fd, &i, &slot))
+			return -errno;
+		if (!slot.ready || slot.key.kind == AL_FAULT)
+			continue;
+		memset(&slot.st, 0, sizeof(slot.st));
+		if (bpf_map_update_elem(fd, &i, &slot, BPF_ANY))
+			return -errno;
+	}
+	return 0;
 }
 
 int attach_allocator_off(struct attacher *a, char *err, size_t errlen)
@@ -437,8 +456,7 @@ int attach_allocator_off(struct attacher *a, char *err, size_t errlen)
 	r = purge_map(bpf_map__fd(s->maps.allocs), sizeof(struct al_alloc_key),
 	              sizeof(struct al_alloc_val), is_page);
 	if (!r)
-		r = purge_map(bpf_map__fd(s->maps.stats), sizeof(struct al_stack_key),
-		              sizeof(struct al_stack_stats), is_fault_stack);
+		r = clear_precise_slots(a);
 	if (r)
 		snprintf(err, errlen, "clearing the precise tier's maps: %s", strerror(-r));
 	return r;
@@ -447,6 +465,12 @@ int attach_allocator_off(struct attacher *a, char *err, size_t errlen)
 bool attach_growth(const struct attacher *a)
 {
 	return a->growth;
+}
+
+const volatile __u32 *attach_stats_next(struct attacher *a, __u32 *max)
+{
+	*max = bpf_map__max_entries(a->skel->maps.stats);
+	return &a->skel->bss->stats_next;
 }
 
 int attach_map_fd(struct attacher *a, enum attach_map which)

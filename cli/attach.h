@@ -18,7 +18,7 @@ struct attach_opts {
 };
 
 enum attach_map {
-	ATTACH_MAP_STATS,
+	ATTACH_MAP_STATS, /* array of struct al_stack_slot, mmappable */
 	ATTACH_MAP_STACKS,
 	ATTACH_MAP_COUNTERS,
 	ATTACH_MAP_EVENTS,
@@ -52,6 +52,9 @@ int attach_syscalls(struct attacher *a, char *err, size_t errlen);
  * turns it on for its diagnosis windows). */
 void attach_set_mmap_events(struct attacher *a, bool on);
 int attach_map_fd(struct attacher *a, enum attach_map which);
+/* Slots of the stats map handed out so far (the BPF programs bump it), and in *max
+ * how many there are. */
+const volatile __u32 *attach_stats_next(struct attacher *a, __u32 *max);
 /* Loaded for the growth tier (attach_opts.growth). */
 bool attach_growth(const struct attacher *a);
 void attach_close(struct attacher *a);

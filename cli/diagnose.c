@@ -1,9 +1,10 @@
 /* diagnose.c - the --mode auto window schedule (see diagnose.h). */
 #include "diagnose.h"
 
-void diag_init(struct diagnosis *d, double length)
+void diag_init(struct diagnosis *d, double length, double gap)
 {
-	*d = (struct diagnosis){.length = length};
+	*d =
+	    (struct diagnosis){.length = length, .gap = gap < 0 ? DIAG_QUIET_FACTOR * length : gap};
 }
 
 enum diag_action diag_step(struct diagnosis *d, double now, bool growing)
@@ -12,7 +13,7 @@ enum diag_action diag_step(struct diagnosis *d, double now, bool growing)
 		if (now < d->until)
 			return DIAG_NONE;
 		d->open = false;
-		d->next_allowed = now + DIAG_QUIET_FACTOR * d->length;
+		d->next_allowed = now + d->gap;
 		return DIAG_CLOSE;
 	}
 	if (!growing || now < d->next_allowed)

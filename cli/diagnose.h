@@ -3,8 +3,9 @@
  * The growth tier runs all the time. When it sees a process grow (a page-fault stack
  * reads leak or growing), the precise tier (allocator probes) is switched on for one
  * diagnosis window of --diagnose-for seconds, the window's result is reported, and the
- * probes come off again. The next window may open no sooner than DIAG_QUIET_FACTOR
- * window lengths later, so the precise tier runs at most 1/(1+factor) of the time.
+ * probes come off again. The next window may open no sooner than --diagnose-gap seconds
+ * later (default DIAG_QUIET_FACTOR window lengths, so the precise tier runs at most
+ * 1/(1+factor) of the time).
  * Pure logic (main.c does the switching): unit tested.
  */
 #ifndef AL_DIAGNOSE_H
@@ -16,6 +17,7 @@
 
 struct diagnosis {
 	double length;       /* seconds a window stays open */
+	double gap;          /* seconds closed before the next one may open */
 	int number;          /* windows opened so far */
 	bool open;           /* the precise tier is on */
 	double until;        /* open: when the window closes */
@@ -28,7 +30,8 @@ enum diag_action {
 	DIAG_CLOSE, /* report the window, switch the precise tier off */
 };
 
-void diag_init(struct diagnosis *d, double length);
+/* gap < 0: DIAG_QUIET_FACTOR x length. */
+void diag_init(struct diagnosis *d, double length, double gap);
 /* What to do at time now (seconds), given whether the growth tier sees growth. The
  * caller acts on the answer; the state has already moved. */
 enum diag_action diag_step(struct diagnosis *d, double now, bool growing);

@@ -304,7 +304,7 @@ int json_write(FILE *f, const struct snapshot *snap, int top)
 	}
 	putc(']', f);
 	key(f, "nstacks");
-	fprintf(f, "%d", snap->stacks && snap->nstacks > 0 ? snap->nstacks : 0);
+	fprintf(f, "%d", snap->stacks && snap->nstacks > 0 ? snapshot_nstacks(snap) : 0);
 	key(f, "stacks");
 	putc('[', f);
 	for (i = 0; i < n; i++) {

@@ -59,6 +59,7 @@ static struct env {
 	bool growth;    /* the growth tier is loaded (--mode growth or auto) */
 	bool auto_mode; /* --mode auto: precise tier in diagnosis windows */
 	double diagnose_for;
+	double diagnose_gap; /* < 0: 9 x diagnose_for */
 	struct trend_params trend;
 } env = {
     .sample_period = 0.2,
@@ -68,6 +69,7 @@ static struct env {
     .max_allocs = 1 << 20,
     .max_stacks = 16384,
     .diagnose_for = 60,
+    .diagnose_gap = -1,
 };
 
 static volatile sig_atomic_t stop_signal, dump_signal;
@@ -129,8 +131,11 @@ static const char usage[] =
     "                         auto: the growth tier, and when a process grows (a page\n"
     "                         fault stack reads leak or growing) the precise tier for\n"
     "                         one diagnosis window, reported when it closes; windows\n"
-    "                         are at least 9 window lengths apart (<= 10% of the time)\n"
+    "                         are at least --diagnose-gap apart (default: <= 10% of\n"
+    "                         the time)\n"
     "      --diagnose-for S   --mode auto: seconds a diagnosis window lasts (60)\n"
+    "      --diagnose-gap S   --mode auto: seconds between two windows, at least\n"
+    "                         (default 9 x --diagnose-for)\n"
     "  -v, --verbose          show probe placement and libbpf messages\n"
     "  -h, --help             this help\n"
     "  -V, --version          print the version\n"
@@ -182,6 +187,7 @@ static const struct option long_opts[] = {
     {"html", required_argument, NULL, 15},
     {"mode", required_argument, NULL, 17},
     {"diagnose-for", required_argument, NULL, 18},
+    {"diagnose-gap", required_argument, NULL, 19},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -323,6 +329,10 @@ static void parse_args(int argc, char **argv)
 			env.diagnose_for = parse_seconds(optarg, "--diagnose-for");
 			diagnose_given = true;
 			break;
+		case 19:
+			env.diagnose_gap = parse_seconds(optarg, "--diagnose-gap");
+			diagnose_given = true;
+			break;
 		case 'v':
 			env.verbose = true;
 			break;
@@ -352,7 +362,8 @@ static void parse_args(int argc, char **argv)
 	if (env.growth && !env.auto_mode && env.sample_bytes)
 		die("--sample-bytes samples allocator calls: it has no meaning with --mode growth");
 	if (diagnose_given && !env.auto_mode)
-		die("--diagnose-for sets the diagnosis windows of --mode auto: add --mode auto");
+		die("--diagnose-for and --diagnose-gap set the diagnosis windows of --mode auto: "
+		    "add --mode auto");
 }
 
 /* CAP_BPF+CAP_PERFMON, or CAP_SYS_ADMIN, in the effective set. */
@@ -526,6 +537,7 @@ static void emit(const struct run_ctx *c, const struct sample *smp, enum emit wh
 	    .diagnosis_result = diagnosis_result,
 	    .final = what == EMIT_FINAL,
 	    .symbolize_top = all ? -1 : env.top,
+	    .list_all = what == EMIT_FINAL || what == EMIT_DUMP,
 	    .max_depth = env.stack_depth,
 	};
 	struct snapshot snap;
@@ -709,7 +721,7 @@ int main(int argc, char **argv)
 
 	ctx = (struct run_ctx){
 	    .out = out, .an = an, .sym = sym, .smpl = smpl, .req = req, .att = att};
-	diag_init(&ctx.diag, env.diagnose_for);
+	diag_init(&ctx.diag, env.diagnose_for, env.diagnose_gap);
 	start = now_seconds();
 	ctx.start = start;
 	next_report = start + env.interval;

@@ -1,20 +1,24 @@
 /* sampler.c - read the kernel's per-stack counters and apply mmap events.
  *
- * Counters are read with batched map lookups, so a sample costs O(stacks) and a few
- * system calls, never O(live allocations). Anonymous mappings arrive as ring buffer
- * events and are kept in regions.c; a sample merges both into one list of rows.
+ * The per-stack counters are an array the BPF programs fill slot by slot, in the
+ * order stacks first appear; it is mapped here (only as far as slots are in use), so
+ * a sample costs O(stacks) memory reads and no system call, never O(live
+ * allocations), and gives the stacks in the same order every time. Anonymous
+ * mappings arrive as ring buffer events and are kept in regions.c; a sample merges
+ * both into one list of rows.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "regions.h"
 #include "sampler.h"
 
-#define BATCH 1024
+#define MAP_SLACK (64 * 1024) /* map the stats this far past the slots in use */
 
 /* Growth tier: a stack id's canonical id (see canonical_stack). */
 struct canon_slot {
@@ -25,6 +29,10 @@ struct canon_slot {
 
 struct sampler {
 	int stats_fd, stacks_fd, counters_fd;
+	const volatile __u32 *stats_next; /* slots in use */
+	__u32 stats_max;
+	const struct al_stack_slot *slots; /* the stats map, mapped read-only */
+	size_t mapped;                     /* bytes */
 	struct ring_buffer *rb;
 	struct regions *regions;
 	int ncpus;
@@ -32,8 +40,6 @@ struct sampler {
 	bool growth;
 	struct canon_slot *canon; /* open addressing by stackid */
 	size_t canon_cap, canon_used;
-	struct al_stack_key keys[BATCH];
-	struct al_stack_stats vals[BATCH];
 };
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -70,6 +76,7 @@ struct sampler *sampler_new(struct attacher *a, char *err, size_t errlen)
 		return NULL;
 	}
 	s->stats_fd = attach_map_fd(a, ATTACH_MAP_STATS);
+	s->stats_next = attach_stats_next(a, &s->stats_max);
 	s->stacks_fd = attach_map_fd(a, ATTACH_MAP_STACKS);
 	s->counters_fd = attach_map_fd(a, ATTACH_MAP_COUNTERS);
 	s->ncpus = libbpf_num_possible_cpus();
@@ -88,6 +95,8 @@ void sampler_free(struct sampler *s)
 {
 	if (!s)
 		return;
+	if (s->mapped)
+		munmap((void *)s->slots, s->mapped);
 	ring_buffer__free(s->rb);
 	regions_free(s->regions);
 	free(s->canon);
@@ -119,26 +128,69 @@ static int add_row(struct sample *out, const struct al_stack_key *k,
 	return 0;
 }
 
+/* Map the stats as far as n slots (and some slack): the kernel maps every page of
+ * the range at once, so mapping all --max-stacks slots would cost their memory now. */
+static int map_slots(struct sampler *s, __u32 n)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t full = ((size_t)s->stats_max * sizeof(*s->slots) + page - 1) / page * page;
+	size_t want = ((size_t)n * sizeof(*s->slots) + MAP_SLACK + page - 1) / page * page;
+	void *p;
+
+	if (want > full)
+		want = full;
+	if (want <= s->mapped)
+		return 0;
+	p = mmap(NULL, want, PROT_READ, MAP_SHARED, s->stats_fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	if (s->mapped)
+		munmap((void *)s->slots, s->mapped);
+	s->slots = p;
+	s->mapped = want;
+	return 0;
+}
+
+static int reserve_rows(struct sample *out, int n)
+{
+	struct sample_row *rows;
+
+	if (n <= out->cap)
+		return 0;
+	rows = realloc(out->rows, n * sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	out->rows = rows;
+	out->cap = n;
+	return 0;
+}
+
 static int read_stats(struct sampler *s, struct sample *out)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct al_stack_key next;
-	void *in = NULL;
+	__u32 n = *s->stats_next, i;
 	int r;
 
-	for (;;) {
-		__u32 i, count = BATCH;
+	if (n > s->stats_max)
+		n = s->stats_max;
+	r = map_slots(s, n);
+	if (!r)
+		r = reserve_rows(out, out->n + n);
+	if (r)
+		return r;
+	for (i = 0; i < n; i++) {
+		const struct al_stack_slot *slot = &s->slots[i];
+		struct sample_row *row = &out->rows[out->n];
 
-		r = bpf_map_lookup_batch(s->stats_fd, in, &next, s->keys, s->vals, &count, &opts);
-		if (r && errno != ENOENT)
-			return -errno;
-		for (i = 0; i < count; i++)
-			if (add_row(out, &s->keys[i], &s->vals[i]))
-				return -ENOMEM;
-		if (r) /* ENOENT: that was the last batch */
-			return 0;
-		in = &next;
+		if (!__atomic_load_n(&slot->ready, __ATOMIC_ACQUIRE))
+			continue; /* being set up, or lost a race: unused */
+		row->key = slot->key;
+		row->st = slot->st;
+		/* Nothing counted yet, or cleared when a --mode auto window closed. */
+		if (!row->st.allocs && !row->st.frees && !row->st.live_bytes)
+			continue;
+		out->n++;
 	}
+	return 0;
 }
 
 static int read_counters(struct sampler *s, struct sample *out)
@@ -289,6 +341,8 @@ int sampler_read(struct sampler *s, struct sample *out)
 	if (s->growth)
 		merge_faults(s, out);
 	owners = regions_owners(s->regions, &n);
+	if (reserve_rows(out, out->n + n))
+		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		if (add_row(out, &owners[i].key, &owners[i].stats))
 			return -ENOMEM;

@@ -1,9 +1,14 @@
 /* snapbuild.c - gather one report's results into a snapshot for the exporters.
  *
- * Every stack that allocated is listed, largest live bytes first; the first
- * symbolize_top get their frames resolved (the symbolizer caches, so this is cheap
- * after the first report) and a short id that stays the same across runs of the same
- * binaries: a hash of the kind and of each frame's module and file offset.
+ * Stacks that allocated are listed largest live bytes first (ties in the sampler's
+ * order); the first symbolize_top and every leak get their frames resolved (the
+ * symbolizer caches, so this is cheap after the first report) and a short id that
+ * stays the same across runs of the same binaries: a hash of the kind and of each
+ * frame's module and file offset. With list_all every such stack is listed (pprof,
+ * folded and HTML show them all); else only those the interval outputs can read:
+ * the first symbolize_top, every leak, and each process's first non-leak after the
+ * first symbolize_top (the Prometheus export may reach for it), picked in one pass
+ * without sorting tens of thousands of stacks.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +20,90 @@
 static long long live_of(const struct sample_row *r)
 {
 	return (long long)r->st.live_bytes;
+}
+
+static bool allocated(const struct sample_row *r)
+{
+	return r->st.allocs || live_of(r) > 0;
+}
+
+/* A row and its place in the report order. */
+struct pick {
+	long long live;
+	int row;
+};
+
+/* More live bytes first, ties in row order (as the stable sort of a full list). */
+static bool before(const struct pick *a, const struct pick *b)
+{
+	return a->live != b->live ? a->live > b->live : a->row < b->row;
+}
+
+static int pick_order(const void *a, const void *b)
+{
+	return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+}
+
+/* The first k picks offered, as a heap with the one that comes last on top. */
+struct heap {
+	struct pick *p;
+	int n, k;
+};
+
+static void swap_picks(struct pick *a, struct pick *b)
+{
+	struct pick t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void sift_down(struct heap *h, int i)
+{
+	for (;;) {
+		int c = 2 * i + 1, m = i;
+
+		if (c < h->n && before(&h->p[m], &h->p[c]))
+			m = c;
+		if (c + 1 < h->n && before(&h->p[m], &h->p[c + 1]))
+			m = c + 1;
+		if (m == i)
+			return;
+		swap_picks(&h->p[i], &h->p[m]);
+		i = m;
+	}
+}
+
+static void heap_offer(struct heap *h, struct pick p)
+{
+	int i;
+
+	if (h->n == h->k) {
+		if (!h->k || !before(&p, &h->p[0]))
+			return;
+		h->p[0] = p;
+		sift_down(h, 0);
+		return;
+	}
+	i = h->n++;
+	h->p[i] = p;
+	for (; i && before(&h->p[(i - 1) / 2], &h->p[i]); i = (i - 1) / 2)
+		swap_picks(&h->p[(i - 1) / 2], &h->p[i]);
+}
+
+static int key_order(const void *a, const void *b)
+{
+	const struct al_stack_key *x = a, *y = b;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	if (x->stackid != y->stackid)
+		return x->stackid < y->stackid ? -1 : 1;
+	if (x->caller != y->caller)
+		return x->caller < y->caller ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return 0;
 }
 
 static int by_live(const void *a, const void *b)
@@ -168,10 +257,116 @@ static void fill_verdict(const struct snap_input *in, struct snapshot *snap, str
 	}
 }
 
+static void list_row(struct snapshot *snap, const struct sample_row *r)
+{
+	struct snap_stack *s = &snap->stacks[snap->nstacks++];
+
+	s->key = r->key;
+	s->st = r->st;
+	s->kind = al_kind_name(r->key.kind);
+}
+
+/* Every stack that allocated. */
+static int list_all(struct snapshot *snap, const struct snap_input *in)
+{
+	int i;
+
+	snap->stacks = calloc(in->smp->n ? in->smp->n : 1, sizeof(*snap->stacks));
+	if (!snap->stacks)
+		return -ENOMEM;
+	for (i = 0; i < in->smp->n; i++)
+		if (allocated(&in->smp->rows[i]))
+			list_row(snap, &in->smp->rows[i]);
+	snap->nstacks_all = snap->nstacks;
+	qsort(snap->stacks, snap->nstacks, sizeof(*snap->stacks), by_live);
+	return 0;
+}
+
+/* Which target's heap a row goes to (the last one: none of them). */
+static int target_of(const struct snap_input *in, int pid)
+{
+	int i;
+
+	for (i = 0; i < in->ntargets && in->targets[i].t->pid != pid; i++)
+		;
+	return i;
+}
+
+/* Offer every row that allocated: leaks to picks[], the others to their process's
+ * heap. Returns how many allocated. */
+static int offer_rows(const struct snap_input *in, const struct al_stack_key *leaks, int nleaks,
+                      struct heap *heaps, struct pick *picks, int *npicks)
+{
+	int i, t = 0, total = 0;
+
+	for (i = 0; i < in->smp->n; i++) {
+		const struct sample_row *r = &in->smp->rows[i];
+		struct pick p = {live_of(r), i};
+
+		if (!allocated(r))
+			continue;
+		total++;
+		if (nleaks && bsearch(&r->key, leaks, nleaks, sizeof(*leaks), key_order)) {
+			picks[(*npicks)++] = p;
+			continue;
+		}
+		if (t >= in->ntargets || in->targets[t].t->pid != (int)r->key.tgid)
+			t = target_of(in, r->key.tgid);
+		heap_offer(&heaps[t], p);
+	}
+	return total;
+}
+
+/* Only what the interval outputs read (see the top of the file). Returns 1 when
+ * listing every stack is as cheap, or needed. */
+static int list_shown(struct snapshot *snap, const struct snap_input *in)
+{
+	const struct al_stack_key *lk = NULL;
+	int k = in->symbolize_top + 1, nh = in->ntargets + 1, nleaks = 0, npicks = 0, i, j;
+	struct heap *heaps;
+	struct al_stack_key *leaks = NULL;
+	struct pick *picks;
+
+	if (in->list_all || in->symbolize_top < 0 || (long long)k * nh * 4 >= in->smp->n)
+		return 1;
+	if (in->an && (nleaks = analyser_leaks(in->an, &lk)) < 0)
+		return 1;
+	heaps = calloc(nh, sizeof(*heaps));
+	picks = calloc((size_t)nleaks + (size_t)k * nh, sizeof(*picks));
+	leaks = nleaks ? malloc(nleaks * sizeof(*leaks)) : NULL;
+	if (!heaps || !picks || (nleaks && !leaks))
+		goto fail;
+	if (nleaks) {
+		memcpy(leaks, lk, nleaks * sizeof(*leaks));
+		qsort(leaks, nleaks, sizeof(*leaks), key_order);
+	}
+	for (i = 0; i < nh; i++)
+		heaps[i] = (struct heap){.p = picks + nleaks + (size_t)i * k, .k = k};
+	snap->nstacks_all = offer_rows(in, leaks, nleaks, heaps, picks, &npicks);
+	for (i = 0; i < nh; i++)
+		for (j = 0; j < heaps[i].n; j++)
+			picks[npicks++] = heaps[i].p[j];
+	qsort(picks, npicks, sizeof(*picks), pick_order);
+	snap->stacks = calloc(npicks ? npicks : 1, sizeof(*snap->stacks));
+	if (!snap->stacks)
+		goto fail;
+	for (i = 0; i < npicks; i++)
+		list_row(snap, &in->smp->rows[picks[i].row]);
+	free(heaps);
+	free(picks);
+	free(leaks);
+	return 0;
+fail:
+	free(heaps);
+	free(picks);
+	free(leaks);
+	return -ENOMEM;
+}
+
 int snapshot_build(struct snapshot *snap, const struct snap_input *in)
 {
 	struct timespec now;
-	int i, n = 0;
+	int i, n, r;
 
 	memset(snap, 0, sizeof(*snap));
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -192,24 +387,16 @@ int snapshot_build(struct snapshot *snap, const struct snap_input *in)
 	snap->overhead_cpu = in->overhead_cpu;
 	memcpy(snap->counters, in->smp->counters, sizeof(snap->counters));
 	snap->procs = calloc(in->ntargets ? in->ntargets : 1, sizeof(*snap->procs));
-	snap->stacks = calloc(in->smp->n ? in->smp->n : 1, sizeof(*snap->stacks));
-	if (!snap->procs || !snap->stacks)
+	if (!snap->procs)
 		return -ENOMEM;
 	for (i = 0; i < in->ntargets; i++)
 		fill_process(in, &in->targets[i], &snap->procs[snap->nprocs++]);
-	for (i = 0; i < in->smp->n; i++) {
-		const struct sample_row *r = &in->smp->rows[i];
-		struct snap_stack *s;
-
-		if (!r->st.allocs && live_of(r) <= 0)
-			continue;
-		s = &snap->stacks[n++];
-		s->key = r->key;
-		s->st = r->st;
-		s->kind = al_kind_name(r->key.kind);
-	}
-	snap->nstacks = n;
-	qsort(snap->stacks, n, sizeof(*snap->stacks), by_live);
+	r = list_shown(snap, in);
+	if (r > 0)
+		r = list_all(snap, in);
+	if (r)
+		return r;
+	n = snap->nstacks;
 	for (i = 0; i < n; i++) {
 		struct snap_stack *s = &snap->stacks[i];
 

@@ -35,6 +35,8 @@ struct snap_input {
 	double overhead_cpu;
 	bool final;
 	int symbolize_top; /* symbolize the first N stacks; -1: all */
+	bool list_all;     /* list every stack (pprof, folded, HTML); else what the first
+	                    * symbolize_top and the leaks need (text, JSON, Prometheus) */
 	int max_depth;     /* frames kept per stack */
 };
 

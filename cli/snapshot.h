@@ -72,8 +72,11 @@ struct snapshot {
 	const char *request_source; /* "time" or the --requests spec */
 	int nprocs;
 	struct snap_process *procs;
-	int nstacks; /* every stack with allocations, by live bytes, largest first */
+	/* Stacks with allocations, by live bytes, largest first: every one, or for the
+	 * interval reports only the first ones, every leak and each process's next. */
+	int nstacks;
 	struct snap_stack *stacks;
+	int nstacks_all; /* stacks with allocations, listed or not; see snapshot_nstacks() */
 	__u64 counters[AL_C_MAX];        /* events and losses (enum al_counter) */
 	double sample_seconds;           /* CPU-independent wall time the last sample took */
 	unsigned long long sample_bytes; /* --sample-bytes: counts are scaled estimates; 0 exact */
@@ -93,6 +96,12 @@ struct snapshot {
 static inline const char *snapshot_mode(const struct snapshot *snap)
 {
 	return snap->mode ? snap->mode : snap->growth ? "growth" : "precise";
+}
+
+/* How many stacks have allocations, whether or not all are listed. */
+static inline int snapshot_nstacks(const struct snapshot *snap)
+{
+	return snap->nstacks_all > snap->nstacks ? snap->nstacks_all : snap->nstacks;
 }
 
 /* The process pid of snap, or NULL. */

@@ -12,7 +12,8 @@
  *  0. m < min_samples: V_NONE.
  *  1. Range check, O(m): max(y) - min(y) of the used samples < min_bytes and
  *     |rise| < min_bytes: V_TRANSIENT if peak >= min_bytes and rise <= 20% of peak
- *     (a burst seen long ago), else V_STABLE. Most stacks stop here.
+ *     (a burst seen long ago), else V_STABLE. Most stacks stop here, in O(1)
+ *     when every y the series was ever given lies within min_bytes.
  *  Noise: e = the increments between used samples less growth/x_span per x.
  *     noise = 1.4826 * MAD(e) / sqrt(2) (white noise of y, robust to the trend);
  *     floor = max(min_bytes, 5 * noise) is the smallest change that counts below.
@@ -63,6 +64,7 @@ struct series {
 	double x0, y0;     /* the first sample ever; y0 is the baseline */
 	float t0;          /* its time (only differences matter) */
 	float peak;        /* max y ever, minus y0 */
+	float low;         /* min y ever, minus y0 (<= 0) */
 	uint32_t pending;  /* calls folded into the newest sample so far */
 	uint16_t n;        /* samples held, the first one included */
 	uint16_t cap;      /* capacity */
@@ -524,15 +526,21 @@ size_t series_size(const struct trend_params *p)
 	return offsetof(struct series, s) + (capacity_of(p) - 1) * sizeof(struct sample);
 }
 
-struct series *series_new(const struct trend_params *p)
+struct series *series_init(void *mem, const struct trend_params *p)
 {
-	struct series *s = calloc(1, series_size(p));
+	struct series *s = mem;
 
-	if (!s)
-		return NULL;
+	memset(s, 0, series_size(p));
 	s->cap = capacity_of(p);
 	s->warm_left = clamp_i(p->warmup, 0, s->cap / 2);
 	return s;
+}
+
+struct series *series_new(const struct trend_params *p)
+{
+	void *mem = malloc(series_size(p));
+
+	return mem ? series_init(mem, p) : NULL;
 }
 
 void series_free(struct series *s)
@@ -605,6 +613,8 @@ void series_add(struct series *s, double t, double x, double y)
 	}
 	if (y - s->y0 > s->peak)
 		s->peak = (float)(y - s->y0);
+	if (y - s->y0 < s->low)
+		s->low = (float)(y - s->y0);
 	if (s->n > 1 && s->pending < (1U << s->shift)) {
 		/* the newest sample is still open: it becomes this call */
 		put(s, s->n - 1, t, x, y);
@@ -632,22 +642,25 @@ struct used {
 	int fitted;     /* the Theil-Sen fit is in the result */
 };
 
+/* The k-th held sample as offsets from the first one (which is all zeros). */
+static struct sample held(const struct series *s, int k)
+{
+	static const struct sample first;
+
+	return k > 0 ? s->s[k - 1] : first;
+}
+
 static void load_used(const struct series *s, struct used *u)
 {
 	int i;
 
 	u->m = s->n - s->nwarm;
 	for (i = 0; i < u->m; i++) {
-		int k = s->nwarm + i;
+		struct sample e = held(s, s->nwarm + i);
 
-		if (k == 0) {
-			u->x[i] = u->y[i] = 0;
-			u->t_last = 0;
-		} else {
-			u->x[i] = s->s[k - 1].x;
-			u->y[i] = s->s[k - 1].y;
-			u->t_last = s->s[k - 1].t;
-		}
+		u->x[i] = e.x;
+		u->y[i] = e.y;
+		u->t_last = e.t;
 		if (i == 0)
 			u->t_first = u->t_last;
 	}
@@ -771,18 +784,33 @@ static int flattened(const struct used *u, double rise)
 	return abs_d(recent_slope(u) * recent_span(u)) < limit;
 }
 
+/* Rule 1's verdict, once the range check passed. */
+static enum verdict quiet_verdict(struct series *s, const struct trend_params *p, double rise)
+{
+	s->streak = 0;
+	return came_back(rise, s->peak, p->min_bytes) ? V_TRANSIENT : V_STABLE;
+}
+
+/* Rule 1 without loading the samples: every y the series was ever given (the held
+ * ones among them) lies within min_bytes, so the range check passes. Most stacks
+ * stop here, in O(1). */
+static int quiet_ever(const struct series *s, const struct trend_params *p)
+{
+	double rise = held(s, s->n - 1).y;
+
+	return (double)s->peak - s->low < p->min_bytes && abs_d(rise) < p->min_bytes;
+}
+
 static enum verdict classify_used(struct series *s, const struct trend_params *p, struct used *u,
                                   struct trend_result *r)
 {
-	double lo, hi, s_mk, rise = u->y[u->m - 1], peak = s->peak;
+	double lo, hi, s_mk, rise = u->y[u->m - 1];
 	int xt, yt;
 
 	/* rule 1: the range check */
 	y_range(u, &lo, &hi);
-	if (hi - lo < p->min_bytes && abs_d(rise) < p->min_bytes) {
-		s->streak = 0;
-		return came_back(rise, peak, p->min_bytes) ? V_TRANSIENT : V_STABLE;
-	}
+	if (hi - lo < p->min_bytes && abs_d(rise) < p->min_bytes)
+		return quiet_verdict(s, p, rise);
 
 	s_mk = mk_count(u->x, u->y, u->m, &xt, &yt);
 	u->var = mk_variance(u->x, u->y, u->m, xt, yt);
@@ -803,7 +831,7 @@ static enum verdict classify_used(struct series *s, const struct trend_params *p
 
 	if (flattened(u, rise))
 		return V_PLATEAU;
-	if (came_back(rise, peak, max_d(u->floor, 2 * NOISE_K * u->noise)))
+	if (came_back(rise, s->peak, max_d(u->floor, 2 * NOISE_K * u->noise)))
 		return V_TRANSIENT;
 	if (r->mk_p < GROWING_P && r->slope > 0 && r->growth >= u->floor)
 		return V_GROWING;
@@ -811,10 +839,12 @@ static enum verdict classify_used(struct series *s, const struct trend_params *p
 }
 
 /* The common part of trend_classify() and trend_fit(): the always-set fields;
- * returns 0 when there are too few samples (then u is not loaded). */
-static int start_result(const struct series *s, const struct trend_params *p, struct used *u,
+ * returns 0 when there are too few samples. */
+static int start_result(const struct series *s, const struct trend_params *p,
                         struct trend_result *r)
 {
+	struct sample first, last;
+
 	memset(r, 0, sizeof(*r));
 	r->mk_p = 1;
 	r->baseline = s->y0;
@@ -822,10 +852,10 @@ static int start_result(const struct series *s, const struct trend_params *p, st
 	r->n = s->n - s->nwarm;
 	if (r->n < p->min_samples || r->n < 3)
 		return 0;
-	load_used(s, u);
-	u->fitted = 0;
-	r->growth = u->y[u->m - 1] - u->y[0];
-	r->x_span = u->x[u->m - 1] - u->x[0];
+	first = held(s, s->nwarm);
+	last = held(s, s->n - 1);
+	r->growth = (double)last.y - first.y;
+	r->x_span = (double)last.x - first.x;
 	return 1;
 }
 
@@ -835,8 +865,10 @@ void trend_fit(const struct series *s, const struct trend_params *p, struct tren
 	int xt, yt;
 	double s_mk;
 
-	if (!start_result(s, p, &u, r))
+	if (!start_result(s, p, r))
 		return;
+	load_used(s, &u);
+	u.fitted = 0;
 	s_mk = mk_count(u.x, u.y, u.m, &xt, &yt);
 	u.var = mk_variance(u.x, u.y, u.m, xt, yt);
 	r->mk_z = mk_z(s_mk, u.var);
@@ -849,10 +881,16 @@ void trend_classify(struct series *s, const struct trend_params *p, struct trend
 {
 	struct used u;
 
-	if (!start_result(s, p, &u, r)) {
+	if (!start_result(s, p, r)) {
 		s->streak = 0;
 		r->verdict = V_NONE;
 		return;
 	}
+	if (quiet_ever(s, p)) {
+		r->verdict = quiet_verdict(s, p, held(s, s->n - 1).y);
+		return;
+	}
+	load_used(s, &u);
+	u.fitted = 0;
 	r->verdict = classify_used(s, p, &u, r);
 }

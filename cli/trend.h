@@ -62,6 +62,9 @@ struct series;
 /* NULL when out of memory. */
 struct series *series_new(const struct trend_params *p);
 void series_free(struct series *s);
+/* For callers that keep many series in one block: make the series_size(p) bytes at
+ * mem (aligned for a double) an empty series; nothing to free but the block. */
+struct series *series_init(void *mem, const struct trend_params *p);
 /* Add one sample. Samples come in increasing t and x. When the series is full it
  * keeps every other sample (and always the first and the newest) and from then on
  * keeps one sample per 2 (4, 8, ...) calls: the newest sample is overwritten by the

@@ -70,6 +70,16 @@ struct al_stack_stats {
 /* Growth tier pages are kept in the same map as heap blocks, tagged by bit 0. */
 #define AL_PAGE_KEY_BIT 1ULL
 
+/* One stack's slot in the "stats" array, which userspace maps and reads without a
+ * system call: the counters, the key, and ready, set (atomically, last) once the key
+ * is written. Slots are handed out in order and never given back. */
+struct al_stack_slot {
+	struct al_stack_stats st;
+	struct al_stack_key key;
+	__u32 ready;
+	__u32 pad;
+};
+
 struct al_alloc_key {
 	__u64 addr;
 	__u32 tgid;

@@ -111,3 +111,43 @@ def test_auto_steady_no_window():
         if any(r["diagnosis"]["windows"] for r in reps):
             run.problem("JSON: diagnosis windows counted without growth")
         run.finish(["steady"])
+
+
+def test_auto_second_window_starts_fresh():
+    """--diagnose-for 3 --diagnose-gap 2 on a /leak load of ~12 s: window 1, a 2 s gap,
+    window 2. Window 2's precise counters start from zero (window 1's blocks and
+    counters were cleared when it closed): its leak_fixed malloc stack holds about the
+    bytes of the requests made while it was open, not those of both windows."""
+    extra = ("--mode", "auto", "--diagnose-for", "3", "--diagnose-gap", "2")
+    with c_server() as srv:
+        run = trend_run(srv, uprobe_source(srv), Load("/leak", 2400, 200), extra=extra)
+        check_trend_run(run, ["leak_fixed"])
+        lines = run.stderr.splitlines()
+        for n in (1, 2):
+            if not any(line.startswith("agentleak: diagnosis window %d closed" % n)
+                       for line in lines):
+                run.fail("window %d never closed" % n, ["leak_fixed"])
+        results = {}
+        for i, rep in enumerate(run.reports):
+            for line in rep["unparsed"]:
+                if line.startswith("mode: auto, result of diagnosis window "):
+                    results[int(line.split()[6].rstrip(":"))] = (i, rep)
+        if sorted(results) != [1, 2]:
+            run.fail("result reports of windows %s, expected 1 and 2" % sorted(results),
+                     ["leak_fixed"])
+        # Requests counted during a window: the memory lines of the report before it
+        # opened and of its result report bound them.
+        for n in (1, 2):
+            i, rep = results[n]
+            s = max(stacks_by_frame0(rep["stacks"], run.pid, "leak_fixed", "malloc"),
+                    key=lambda s: s["live_bytes"], default=None)
+            if s is None:
+                run.problem("window %d: no malloc stack of leak_fixed" % n)
+                continue
+            # 3 s at 200 requests/s = 600 requests of 4096 B; allow for the sample
+            # period and the load's jitter, but never both windows' worth (1200).
+            if not 450 * PAGE <= s["live_bytes"] <= 750 * PAGE:
+                run.problem("window %d: leak_fixed's malloc stack holds %d B, expected "
+                            "about 600 x 4096 (3 s at 200 requests/s)"
+                            % (n, s["live_bytes"]))
+        run.finish(["leak_fixed"])

@@ -95,5 +95,6 @@ def test_invalid_mode():
         # --diagnose-for only means something with --mode auto.
         run_agentleak_error(["-p", w.pid, "--diagnose-for", "10"])
         run_agentleak_error(["-p", w.pid, "--mode", "growth", "--diagnose-for", "10"])
+        run_agentleak_error(["-p", w.pid, "--diagnose-gap", "10"])
         for bad in ["0", "-5", "x"]:
             run_agentleak_error(["-p", w.pid, "--mode", "auto", "--diagnose-for", bad])

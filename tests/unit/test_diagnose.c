@@ -12,7 +12,7 @@ int main(void)
 {
 	struct diagnosis d;
 
-	diag_init(&d, 60);
+	diag_init(&d, 60, -1);
 	CHECK(diag_step(&d, 0, false) == DIAG_NONE, "no growth: no window");
 	CHECK(diag_step(&d, 10, true) == DIAG_OPEN, "growth opens window 1");
 	CHECK(d.number == 1 && d.open, "window 1 is open");
@@ -27,5 +27,11 @@ int main(void)
 	CHECK(diag_step(&d, 70 + 9 * 60, false) == DIAG_NONE, "no growth after the quiet time");
 	CHECK(diag_step(&d, 70 + 9 * 60 + 1, true) == DIAG_OPEN, "growth again: window 2");
 	CHECK(d.number == 2, "two windows counted (got %d)", d.number);
+
+	diag_init(&d, 10, 5);
+	CHECK(diag_step(&d, 0, true) == DIAG_OPEN && diag_step(&d, 10, true) == DIAG_CLOSE,
+	      "--diagnose-gap 5: window 1 open 10 s");
+	CHECK(diag_step(&d, 14.9, true) == DIAG_NONE, "quiet for the 5 s gap");
+	CHECK(diag_step(&d, 15, true) == DIAG_OPEN, "window 2 right after the gap");
 	return check_done();
 }
