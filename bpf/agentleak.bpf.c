@@ -541,11 +541,14 @@ int request_usdt(struct pt_regs *ctx)
  *
  * Attribution: the faulting instruction is usually in libc (malloc writing a chunk
  * header into a fresh page, memset), which has no frame pointers. So caller is the
- * faulting address when it lies in the main executable's text, else the first word of
- * the user stack (from sp, AL_SCAN_WORDS words) that does: normally the return address
- * of the innermost application frame. Limits: a stale return address left in the stack
- * can be picked; code that lives in shared libraries or an interpreter (Python) is not
- * in the executable's text, and then caller stays the faulting address. */
+ * faulting address when it lies in the main executable's text, else a word of the user
+ * stack (from sp, AL_SCAN_WORDS words) that does: the first of them that returns from a
+ * call into a shared library (through the executable's PLT or GOT), which is the frame
+ * that entered libc, else the first of them. The first alone is often wrong: malloc's
+ * frames leave uninitialized slots holding stale return addresses of earlier calls.
+ * Limits: a stale word can still be picked (it may follow a PLT call too); code that
+ * lives in shared libraries is not in the executable's text, and then caller stays the
+ * faulting address. */
 
 /* A page's key in "allocs": its address with bit 0 set, so it never meets a heap block
  * (malloc's blocks are at least 8-aligned) when both tiers run (--mode auto). */
@@ -564,6 +567,35 @@ static __always_inline bool in_text(const struct al_growth_proc *gp, __u64 a)
 	return false;
 }
 
+static __always_inline bool in_plt(const struct al_growth_proc *gp, __u64 a)
+{
+	int j;
+
+	for (j = 0; j < AL_PLT_RANGES; j++)
+		if (a >= gp->plt_start[j] && a < gp->plt_end[j])
+			return true;
+	return false;
+}
+
+/* Whether ret (in the text) is the return address of a call into a shared library: it
+ * follows `call rel32` (E8) to the executable's PLT, or `call *disp32(%rip)` (FF 15)
+ * through a GOT slot, as -fno-plt builds call. Calls inside the executable are direct
+ * calls elsewhere, so a stale word left by one of them does not pass. */
+static __always_inline bool after_lib_call(const struct al_growth_proc *gp, __u64 ret)
+{
+	__u8 b[8];
+	__s32 rel;
+
+	if (bpf_probe_read_user(b, sizeof(b), (void *)(ret - sizeof(b))))
+		return false;
+	if (b[2] == 0xff && b[3] == 0x15)
+		return true;
+	if (b[3] != 0xe8)
+		return false;
+	__builtin_memcpy(&rel, &b[4], sizeof(rel));
+	return in_plt(gp, ret + (__s64)rel);
+}
+
 /* Inside an allocator call with a return probe on it (--mode auto's diagnosis window),
  * the return address on the stack is the uretprobe trampoline's; the kernel keeps the
  * real one, the allocator's caller, in the thread's latest return instance. */
@@ -578,12 +610,42 @@ static __always_inline __u64 probed_caller(void)
 	return ri ? ri->orig_ret_vaddr : 0;
 }
 
+struct scan_ctx {
+	const struct al_growth_proc *gp;
+	const struct scan_words *buf;
+	__u64 first;    /* the first word in the text */
+	__u64 lib_call; /* the first word that returns from a library call */
+	__u32 checked;  /* words in the text seen */
+};
+
+/* One stack word (a bpf_loop callback: an open-coded loop over the words, with a
+ * read in it, is too many states for the verifier). Only the first AL_SCAN_CALLS words
+ * in the text are checked for a library call: a read each. */
+static long scan_word(__u64 i, void *data)
+{
+	struct scan_ctx *c = data;
+	__u64 w;
+
+	if (i >= AL_SCAN_WORDS)
+		return 1;
+	w = c->buf->w[i];
+	if (!in_text(c->gp, w))
+		return 0;
+	if (!c->first)
+		c->first = w;
+	if (after_lib_call(c->gp, w)) {
+		c->lib_call = w;
+		return 1;
+	}
+	return ++c->checked >= AL_SCAN_CALLS;
+}
+
 static __always_inline __u64 app_frame(const struct al_growth_proc *gp, __u64 ip, __u64 sp)
 {
-	__u32 zero = 0;
+	struct scan_ctx c = {.gp = gp};
 	struct scan_words *buf;
+	__u32 zero = 0;
 	__u64 caller;
-	int i;
 
 	if (in_text(gp, ip))
 		return ip;
@@ -599,10 +661,11 @@ static __always_inline __u64 app_frame(const struct al_growth_proc *gp, __u64 ip
 		if (bpf_probe_read_user(buf->w, 16 * sizeof(__u64), (void *)sp))
 			return ip;
 	}
-	for (i = 0; i < AL_SCAN_WORDS; i++)
-		if (in_text(gp, buf->w[i]))
-			return buf->w[i];
-	return ip;
+	c.buf = buf;
+	bpf_loop(AL_SCAN_WORDS, scan_word, &c, 0);
+	if (c.lib_call)
+		return c.lib_call;
+	return c.first ? c.first : ip;
 }
 
 SEC("tp_btf/page_fault_user")

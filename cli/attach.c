@@ -7,6 +7,7 @@
  * free probe sits where allocator.c found an instruction the kernel emulates.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include "agentleak.h"
 #include "agentleak.skel.h"
 #include "attach.h"
+#include "plt.h"
 
 struct link_list {
 	struct bpf_link **v;
@@ -181,11 +183,29 @@ static bool seen_before(const struct al_allocator *al, int i)
 	return false;
 }
 
+/* The executable's PLT sections, placed through its text mappings: a return address
+ * right after a call to one of them is the frame that entered a shared library. */
+static void read_growth_plt(int pid, const struct plt_map *maps, int nmaps,
+                            struct al_growth_proc *gp)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* no PLT ranges: the scan takes the first text word, as before */
+	plt_ranges(fd, maps, nmaps, gp->plt_start, gp->plt_end, AL_PLT_RANGES);
+	close(fd);
+}
+
 /* The growth tier's view of a process: its executable's r-xp mappings (the text that
- * page faults are attributed to) and the end of [heap] (the program break). */
+ * page faults are attributed to) and PLT sections, and the end of [heap] (the program
+ * break). */
 static int read_growth_proc(int pid, struct al_growth_proc *gp, char *err, size_t errlen)
 {
 	char path[64], exe[PATH_MAX], line[PATH_MAX + 256];
+	struct plt_map maps[AL_TEXT_RANGES];
 	ssize_t n;
 	FILE *f;
 	int nr = 0;
@@ -205,12 +225,13 @@ static int read_growth_proc(int pid, struct al_growth_proc *gp, char *err, size_
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end;
+		unsigned long long start, end, off;
 		char perms[8];
 		int name = 0;
 		size_t len;
 
-		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &start, &end, perms, &name) < 3 ||
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off,
+		           &name) < 4 ||
 		    !name)
 			continue;
 		len = strlen(line);
@@ -223,10 +244,12 @@ static int read_growth_proc(int pid, struct al_growth_proc *gp, char *err, size_
 		if (perms[2] == 'x' && nr < AL_TEXT_RANGES && !strcmp(line + name, exe)) {
 			gp->start[nr] = start;
 			gp->end[nr] = end;
+			maps[nr] = (struct plt_map){.start = start, .end = end, .off = off};
 			nr++;
 		}
 	}
 	fclose(f);
+	read_growth_plt(pid, maps, nr, gp);
 	return 0;
 }
 
@@ -255,8 +278,10 @@ int attach_process(struct attacher *a, int pid, const struct al_allocator *al, i
 	}
 	if (a->verbose)
 		fprintf(stderr,
-		        "agentleak: pid %d: growth tier, executable text %llx-%llx, brk %llx\n",
+		        "agentleak: pid %d: growth tier, executable text %llx-%llx, plt %llx-%llx, "
+		        "brk %llx\n",
 		        pid, (unsigned long long)gp.start[0], (unsigned long long)gp.end[0],
+		        (unsigned long long)gp.plt_start[0], (unsigned long long)gp.plt_end[0],
 		        (unsigned long long)gp.brk);
 	return 0;
 }

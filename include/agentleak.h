@@ -116,17 +116,23 @@ struct al_event {
 
 /* Growth tier, per target process (userspace fills it before attaching): the main
  * executable's executable segments [start, end), for attributing a page fault to the
- * innermost application frame, and the program break (the end of [heap]) so that a
- * brk that shrinks the heap releases the pages above the new break. */
+ * innermost application frame, its PLT sections [plt_start, plt_end) (.plt, .plt.sec,
+ * .plt.got; unused slots are 0-0), so that the return address of the call that entered
+ * a shared library wins over stale ones, and the program break (the end of [heap]) so
+ * that a brk that shrinks the heap releases the pages above the new break. */
 #define AL_TEXT_RANGES 4
+#define AL_PLT_RANGES  3
 
 struct al_growth_proc {
 	__u64 start[AL_TEXT_RANGES];
 	__u64 end[AL_TEXT_RANGES];
 	__u64 brk;
+	__u64 plt_start[AL_PLT_RANGES];
+	__u64 plt_end[AL_PLT_RANGES];
 };
 
 #define AL_SCAN_WORDS  64    /* user stack words scanned for an application return address */
+#define AL_SCAN_CALLS  8     /* of those in the text, how many are checked for a library call */
 #define AL_RELEASE_MAX 65536 /* pages walked per released range; the rest is a loss */
 
 #endif /* AGENTLEAK_H */
