@@ -557,24 +557,24 @@ static __always_inline __u64 page_key(__u64 addr)
 	return (addr & ~(PAGE_SIZE - 1)) | AL_PAGE_KEY_BIT;
 }
 
-static __always_inline bool in_text(const struct al_growth_proc *gp, __u64 a)
+static __always_inline bool in_ranges(const __u64 *start, const __u64 *end, int n, __u64 a)
 {
 	int j;
 
-	for (j = 0; j < AL_TEXT_RANGES; j++)
-		if (a >= gp->start[j] && a < gp->end[j])
+	for (j = 0; j < n; j++)
+		if (a >= start[j] && a < end[j])
 			return true;
 	return false;
 }
 
+static __always_inline bool in_text(const struct al_growth_proc *gp, __u64 a)
+{
+	return in_ranges(gp->start, gp->end, AL_TEXT_RANGES, a);
+}
+
 static __always_inline bool in_plt(const struct al_growth_proc *gp, __u64 a)
 {
-	int j;
-
-	for (j = 0; j < AL_PLT_RANGES; j++)
-		if (a >= gp->plt_start[j] && a < gp->plt_end[j])
-			return true;
-	return false;
+	return in_ranges(gp->plt_start, gp->plt_end, AL_PLT_RANGES, a);
 }
 
 /* Whether ret (in the text) is the return address of a call into a shared library: it
