@@ -41,10 +41,12 @@ tmp=$(mktemp -d)
 svc= al= stats_was=
 services=()
 cleanup() {
-	[ ${#services[@]} -gt 0 ] && kill "${services[@]}" 2>/dev/null
-	[ -n "$al" ] && kill -INT "$al" 2>/dev/null && wait "$al" 2>/dev/null
-	[ -n "$svc" ] && kill "$svc" 2>/dev/null && wait "$svc" 2>/dev/null
+	# Every line may fail (set -e is off in here): the kernel setting first.
+	set +e
 	[ -n "$stats_was" ] && sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+	[ -n "$al" ] && kill -INT "$al" 2>/dev/null && wait "$al" 2>/dev/null
+	[ ${#services[@]} -gt 0 ] && kill "${services[@]}" 2>/dev/null
+	[ -n "$svc" ] && kill "$svc" 2>/dev/null && wait "$svc" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -170,7 +172,9 @@ if [ -f "$tmp/pairs.A_A" ]; then
 			'BEGIN { printf "%s: median pair ratio / A/A = %.3f\n", c, q / aa }'
 	done
 fi
-plain_cpu=$(start_service; load | cut -d' ' -f2; kill "$svc"; wait "$svc" 2>/dev/null || true)
+start_service
+plain_cpu=$(load | cut -d' ' -f2)
+kill "$svc"; wait "$svc" 2>/dev/null || true; svc=
 
 # Where the growth tier's cost goes: BPF run time per request, by program.
 stats_was=$(sysctl -n kernel.bpf_stats_enabled)

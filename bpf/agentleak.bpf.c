@@ -113,6 +113,14 @@ struct {
 /* Slots of "stats" handed out so far (may pass --max-stacks by a few: those failed). */
 __u32 stats_next = 0;
 
+/* Slots given back when a --mode auto window closed (its precise stacks): taken
+ * before new ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 16384); /* --max-stacks */
+	__type(value, __u32);
+} free_slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, 16384); /* --max-stacks */
@@ -231,7 +239,9 @@ static __always_inline struct al_stack_stats *stats_of(struct al_stack_key *key)
 	if (st)
 		return st;
 	s = NULL;
-	if (stats_next < max_stacks) {
+	if (!bpf_map_pop_elem(&free_slots, &i))
+		s = bpf_map_lookup_elem(&stats, &i);
+	else if (stats_next < max_stacks) {
 		i = __sync_fetch_and_add(&stats_next, 1);
 		s = bpf_map_lookup_elem(&stats, &i);
 	}

@@ -272,14 +272,17 @@ static void update_rss_note(struct proc_state *ps)
 	    v->retained >= RETAINED_MIN && v->retained * 2 >= grown && v->live <= ps->peak_live;
 }
 
-static void sample_process(struct proc_state *ps, const struct sample *smp, double t)
+/* In the growth tier the pages are the process's memory: a --mode auto window's heap
+ * blocks live in those same pages and are not added again. */
+static void sample_process(struct proc_state *ps, const struct sample *smp, double t, bool growth)
 {
 	unsigned long long live = 0;
 	int i;
 
 	for (i = 0; i < smp->n; i++)
 		if ((int)smp->rows[i].key.tgid == ps->view.pid &&
-		    (long long)smp->rows[i].st.live_bytes > 0)
+		    (long long)smp->rows[i].st.live_bytes > 0 &&
+		    (!growth || smp->rows[i].key.kind == AL_FAULT))
 			live += smp->rows[i].st.live_bytes;
 	ps->view.live = live;
 	if (procmem_read(ps->view.pid, &ps->view.mem))
@@ -367,7 +370,7 @@ void analyser_sample(struct analyser *an, const struct sample *smp, double t, co
 
 		if (!ps)
 			continue;
-		sample_process(ps, smp, t);
+		sample_process(ps, smp, t, an->growth);
 		ps->view.requests = x;
 		/* A point only when the x axis moved: idle time says nothing per request. */
 		if (ps->have_x && x <= ps->last_x)

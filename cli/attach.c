@@ -112,6 +112,7 @@ static int load(struct attacher *a, const struct attach_opts *opts)
 	bpf_map__set_max_entries(a->skel->maps.allocs, opts->max_allocs);
 	bpf_map__set_max_entries(a->skel->maps.stats, opts->max_stacks);
 	bpf_map__set_max_entries(a->skel->maps.stack_slots, opts->max_stacks);
+	bpf_map__set_max_entries(a->skel->maps.free_slots, opts->max_stacks);
 	a->skel->rodata->max_stacks = opts->max_stacks;
 	bpf_map__set_max_entries(a->skel->maps.stacks, opts->max_stacks);
 	a->skel->rodata->count_accept = opts->count_accept;
@@ -449,11 +450,20 @@ static bool is_page(const void *k)
 	return ((const struct al_alloc_key *)k)->addr & AL_PAGE_KEY_BIT;
 }
 
-/* Zero the counters of every precise stack: slots are never given back, so the stack
- * keeps its slot (and finds it again in the next window) but reads as new. */
+static bool keep_none(const void *k)
+{
+	(void)k;
+	return false;
+}
+
+/* Give the precise stacks' slots back: no BPF program writes them once the probes
+ * are off. Each is unlisted from stack_slots, zeroed and marked not ready (the sampler
+ * skips it), then queued in free_slots, where the next new stack takes it. */
 static int clear_precise_slots(struct attacher *a)
 {
 	int fd = bpf_map__fd(a->skel->maps.stats);
+	int keys = bpf_map__fd(a->skel->maps.stack_slots);
+	int queue = bpf_map__fd(a->skel->maps.free_slots);
 	__u32 i, n = a->skel->bss->stats_next;
 	struct al_stack_slot slot;
 
@@ -464,8 +474,10 @@ static int clear_precise_slots(struct attacher *a)
 			return -errno;
 		if (!slot.ready || slot.key.kind == AL_FAULT)
 			continue;
-		memset(&slot.st, 0, sizeof(slot.st));
-		if (bpf_map_update_elem(fd, &i, &slot, BPF_ANY))
+		bpf_map_delete_elem(keys, &slot.key);
+		memset(&slot, 0, sizeof(slot));
+		if (bpf_map_update_elem(fd, &i, &slot, BPF_ANY) ||
+		    bpf_map_update_elem(queue, NULL, &i, BPF_ANY))
 			return -errno;
 	}
 	return 0;
@@ -480,6 +492,11 @@ int attach_allocator_off(struct attacher *a, char *err, size_t errlen)
 	attach_set_mmap_events(a, false);
 	r = purge_map(bpf_map__fd(s->maps.allocs), sizeof(struct al_alloc_key),
 	              sizeof(struct al_alloc_val), is_page);
+	/* A thread inside an allocator call at detach never reaches its return probe:
+	 * its state would make the next window's calls look nested in it. */
+	if (!r)
+		r = purge_map(bpf_map__fd(s->maps.inflight), sizeof(__u32),
+		              bpf_map__value_size(s->maps.inflight), keep_none);
 	if (!r)
 		r = clear_precise_slots(a);
 	if (r)

@@ -602,9 +602,12 @@ static void auto_step(struct run_ctx *c, const struct sample *smp, double now)
 		        c->diag.number, c->diag.length);
 		break;
 	case DIAG_CLOSE:
+		refresh_symbols(c->sym);
 		emit(c, smp, EMIT_REPORT, now - c->start, true);
+		/* --html and --pprof too: the window's stacks are gone after this. */
+		emit(c, smp, EMIT_DUMP, now - c->start, true);
 		if (attach_allocator_off(c->att, err, sizeof(err)))
-			die("%s", err);
+			fprintf(stderr, "agentleak: warning: %s\n", err);
 		if (sampler_drop_mmaps(c->smpl))
 			die("out of memory");
 		analyser_forget_precise(c->an);

@@ -186,7 +186,8 @@ static int read_stats(struct sampler *s, struct sample *out)
 		row->key = slot->key;
 		row->st = slot->st;
 		/* Nothing counted yet, or cleared when a --mode auto window closed. */
-		if (!row->st.allocs && !row->st.frees && !row->st.live_bytes)
+		if (!row->st.allocs && !row->st.frees && !row->st.live_bytes &&
+		    !row->st.alloc_bytes && !row->st.free_bytes)
 			continue;
 		out->n++;
 	}
