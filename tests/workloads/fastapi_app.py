@@ -10,6 +10,8 @@ GET /leak     keeps one new bytes(4096) per request in a module-level list
               plus the list's own array (8 B per request, amortized).
 GET /cache    stores a new bytes(4096) in a dict of at most 64 keys
               (key = request count % 64): grows for 64 requests, then flat.
+GET /burst    makes 256 bytes(2048) and drops them all before answering: 528 KiB
+              of short-lived heap per request, nothing kept.
 GET /         ok.
 GET /metrics  Prometheus text: app_requests_total{path="..."} per path
               (/metrics itself not counted), like tests/workloads/server.c.
@@ -22,12 +24,14 @@ from fastapi.responses import PlainTextResponse
 
 KEPT_SIZE = 4096
 CACHE_SLOTS = 64
+BURST_COUNT = 256
+BURST_SIZE = 2048
 
 app = FastAPI()
 
 kept = []                               # /leak: never shrinks
 cache = {}                              # /cache: at most CACHE_SLOTS keys
-counts = collections.OrderedDict((p, 0) for p in ("/", "/leak", "/cache"))
+counts = collections.OrderedDict((p, 0) for p in ("/", "/leak", "/cache", "/burst"))
 
 
 @app.get("/", response_class=PlainTextResponse)
@@ -48,6 +52,13 @@ async def cache_put():
     counts["/cache"] += 1
     cache[counts["/cache"] % CACHE_SLOTS] = bytes(KEPT_SIZE)
     return "ok\n"
+
+
+@app.get("/burst", response_class=PlainTextResponse)
+async def burst():
+    counts["/burst"] += 1
+    scratch = [bytes(BURST_SIZE) for _ in range(BURST_COUNT)]
+    return "ok %d\n" % len(scratch)
 
 
 @app.get("/metrics", response_class=PlainTextResponse)
