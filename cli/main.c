@@ -584,7 +584,8 @@ static void auto_step(struct run_ctx *c, const struct sample *smp, double now)
 	char err[512];
 	int i, n;
 
-	for (i = 0; i < env.npids; i++)
+	/* The scan of every stack only when a window could open now. */
+	for (i = 0; !c->diag.open && now >= c->diag.next_allowed && i < env.npids; i++)
 		if (!targets[i].exited && analyser_growing(c->an, env.pids[i]))
 			growing = true;
 	switch (diag_step(&c->diag, now, growing)) {

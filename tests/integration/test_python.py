@@ -26,6 +26,22 @@ TOLERANCE = 0.15
 SOURCE = "accept"
 
 
+def biggest_stacks_text(run, n=6):
+    """The n stacks holding the most live bytes in the final report, with verdicts."""
+    near = sorted(run.final["stacks"], key=lambda s: -s["live_bytes"])[:n]
+    return "\n".join("%s\n    %s" % (format_stacks([s]), s["verdict"]["text"] if s["verdict"]
+                                     else "(no verdict)") for s in near)
+
+
+def expect_no_leak_on(path, extra=()):
+    """COUNT requests of path at RATE: no stack is ever a leak."""
+    with uvicorn_server() as srv:
+        run = trend_run(srv, SOURCE, Load(path, COUNT, RATE), extra=extra)
+        check_trend_run(run)
+        expect_never_leak(run)
+        run.finish()
+
+
 def test_fastapi_leak():
     with uvicorn_server() as srv:
         run = trend_run(srv, SOURCE, Load("/leak", COUNT, RATE))
@@ -35,14 +51,11 @@ def test_fastapi_leak():
         good = [s for s in leaks if s["verdict"]["unit"] == "request"
                 and within(s["verdict"]["rate"], KEPT_PER_REQUEST, TOLERANCE)]
         if not good:
-            near = sorted(run.final["stacks"], key=lambda s: -s["live_bytes"])[:6]
             run.problem("final report: no stack has the verdict leak at %d B/request +-%d%%; "
                         "leak verdicts: %s\nthe biggest stacks:\n%s"
                         % (KEPT_PER_REQUEST, round(TOLERANCE * 100),
                            [s["verdict"]["text"] for s in leaks] or "none",
-                           "\n".join("%s\n    %s" % (format_stacks([s]),
-                                                     s["verdict"]["text"] if s["verdict"]
-                                                     else "(no verdict)") for s in near)))
+                           biggest_stacks_text(run)))
         mem = run.final["processes"][run.pid]["memory"]
         if mem and mem["requests"] is not None and not within(mem["requests"], COUNT, 0.02):
             run.problem("final report: memory line says %d requests, the load sent %d"
@@ -51,11 +64,7 @@ def test_fastapi_leak():
 
 
 def test_fastapi_cache():
-    with uvicorn_server() as srv:
-        run = trend_run(srv, SOURCE, Load("/cache", COUNT, RATE))
-        check_trend_run(run)
-        expect_never_leak(run)
-        run.finish()
+    expect_no_leak_on("/cache")
 
 
 # ---------------------------------------------------------------------------
@@ -82,32 +91,21 @@ def test_fastapi_growth_leak():
         leaks = growth_leaks(run)
         rate = sum(s["verdict"]["rate"] for s in leaks if s["verdict"]["unit"] == "request")
         if not within(rate, KEPT_PER_REQUEST, TOLERANCE):
-            near = sorted(run.final["stacks"], key=lambda s: -s["live_bytes"])[:6]
             run.problem("final report: leak verdicts add up to %.1f B/request, expected %d "
                         "+-%d%%; the biggest stacks:\n%s"
                         % (rate, KEPT_PER_REQUEST, round(TOLERANCE * 100),
-                           "\n".join("%s\n    %s" % (format_stacks([s]),
-                                                     s["verdict"]["text"] if s["verdict"]
-                                                     else "(no verdict)") for s in near)))
+                           biggest_stacks_text(run)))
         run.finish()
 
 
 def test_fastapi_growth_burst():
     # 512 KiB of bytes objects made and dropped per request: the heap grows to that
     # high-water mark once, then reuses (or trims and re-touches) it.
-    with uvicorn_server() as srv:
-        run = trend_run(srv, SOURCE, Load("/burst", COUNT, RATE), extra=GROWTH)
-        check_trend_run(run)
-        expect_never_leak(run)
-        run.finish()
+    expect_no_leak_on("/burst", GROWTH)
 
 
 def test_fastapi_growth_cache():
-    with uvicorn_server() as srv:
-        run = trend_run(srv, SOURCE, Load("/cache", COUNT, RATE), extra=GROWTH)
-        check_trend_run(run)
-        expect_never_leak(run)
-        run.finish()
+    expect_no_leak_on("/cache", GROWTH)
 
 
 # ---------------------------------------------------------------------------
