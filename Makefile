@@ -4,7 +4,8 @@
 #   make demo     install missing build deps, build, run the leaking demo service under agentleak
 #   make test     install missing deps, build, run every test; last line "N passed, N failed"
 #   make bench    malloc+free pair cost (plain, agentleak, empty bpftrace probes), leak
-#                 detection latency, classification cost of 10,000 stacks
+#                 detection latency, FastAPI throughput, cost at scale, classification
+#                 cost of 10,000 stacks, start time per mode and each program's verifier cost
 #   make install  agentleak to $(PREFIX)/sbin, the man page to $(PREFIX)/share/man/man8
 
 CC	?= gcc
@@ -24,9 +25,12 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivm
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(patsubst cli/%.c,$(OUT)/cli/%.o,$(CLI_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 SKELS	 := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/%,$(UNIT_SRCS))
+
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 
 .PHONY: all deps test unit demo bench install clean format check-format workloads
 
@@ -35,7 +39,7 @@ all: $(OUT)/agentleak $(UNIT_BINS) workloads
 deps:
 	@scripts/install-deps.sh
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c include/agentleak.h vmlinux/vmlinux.h | $(OUT)
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) include/agentleak.h vmlinux/vmlinux.h | $(OUT)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
@@ -72,6 +76,7 @@ bench: deps all $(OUT)/bench/classify_bench
 	bench/fastapi_throughput.sh
 	bench/scale.sh
 	$(OUT)/bench/classify_bench
+	bench/startup.py
 
 $(OUT)/bench/classify_bench: bench/classify_bench.c cli/trend.c cli/trend.h
 	@mkdir -p $(OUT)/bench
@@ -82,10 +87,10 @@ install: $(OUT)/agentleak
 	install -D -m 0644 docs/agentleak.8 $(DESTDIR)$(PREFIX)/share/man/man8/agentleak.8
 
 format:
-	clang-format -i cli/*.c cli/*.h bpf/*.c include/*.h tests/unit/*.c tests/workloads/*.c bench/*.c
+	clang-format -i cli/*.c cli/*.h bpf/*.c bpf/*.h include/*.h tests/unit/*.c tests/workloads/*.c bench/*.c
 
 check-format:
-	clang-format --dry-run --Werror cli/*.c cli/*.h bpf/*.c include/*.h
+	clang-format --dry-run --Werror cli/*.c cli/*.h bpf/*.c bpf/*.h include/*.h
 
 clean:
 	rm -rf $(OUT)

@@ -1,4 +1,10 @@
-/* attach.c - load agentleak.bpf.c (skeleton) and attach it to target processes.
+/* attach.c - load the BPF objects a mode needs and attach them to target processes.
+ *
+ * agentleak.bpf.c (the shared maps, syscalls, request sources) is loaded in every mode;
+ * precise.bpf.c (allocator probes) at start in the precise tier, and by --mode auto
+ * when its first window opens; growth.bpf.c (page faults) in the growth tier. So a
+ * mode verifies only what it runs, and a tier that cannot load leaves the other one
+ * working (bpfobj.c loads each and explains a refusal).
  *
  * Each probe is attached with the target's PID, so the kernel only plants the
  * breakpoint in that process (no trap in anyone else). Functions that share an
@@ -14,11 +20,15 @@
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "agentleak.h"
 #include "agentleak.skel.h"
+#include "growth.skel.h"
+#include "precise.skel.h"
 #include "attach.h"
+#include "bpfobj.h"
 #include "plt.h"
 
 struct link_list {
@@ -27,12 +37,16 @@ struct link_list {
 };
 
 struct attacher {
-	struct agentleak_bpf *skel;
-	struct link_list links;  /* syscalls, page faults, request sources */
-	struct link_list probes; /* allocator probes: detached again by --mode auto */
-	bool verbose;
-	bool growth;
-	bool syscalls; /* attach_syscalls done */
+	struct agentleak_bpf *base;  /* every mode: the shared maps, syscalls, requests */
+	struct precise_bpf *precise; /* allocator probes: at start, or at auto's first window */
+	struct growth_bpf *growth;   /* page faults: --mode growth and auto */
+	const volatile __u32 *slots_used; /* the slots_used map, mapped */
+	struct link_list links;           /* syscalls, page faults, request sources */
+	struct link_list probes;          /* allocator probes: detached again by --mode auto */
+	struct prog_stats stats;          /* the verifier's cost of every program loaded */
+	struct attach_opts opts;
+	char precise_err[512]; /* the precise tier failed to load: why (not tried again) */
+	bool syscalls;         /* attach_syscalls done */
 };
 
 static int keep(struct link_list *ll, struct bpf_link *l)
@@ -84,8 +98,8 @@ static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list
  * BPF side) and the weights 1/(1-exp(-size/R)) for size/R in [i/32, (i+1)/32). */
 static int fill_sampling(struct attacher *a, unsigned long long r)
 {
-	int gaps = bpf_map__fd(a->skel->maps.sample_gaps);
-	int weights = bpf_map__fd(a->skel->maps.sample_weights);
+	int gaps = bpf_map__fd(a->precise->maps.sample_gaps);
+	int weights = bpf_map__fd(a->precise->maps.sample_weights);
 	__u32 i;
 
 	for (i = 0; i < AL_SAMPLE_GAPS; i++) {
@@ -103,58 +117,154 @@ static int fill_sampling(struct attacher *a, unsigned long long r)
 	return 0;
 }
 
-/* Open and load the skeleton. */
-static int load(struct attacher *a, const struct attach_opts *opts)
+/* -v: what the verifier made of the programs loaded since stats entry from. */
+static void print_stats(const struct attacher *a, int from)
 {
-	a->skel = agentleak_bpf__open();
-	if (!a->skel)
-		return -errno;
-	bpf_map__set_max_entries(a->skel->maps.allocs, opts->max_allocs);
-	bpf_map__set_max_entries(a->skel->maps.stats, opts->max_stacks);
-	bpf_map__set_max_entries(a->skel->maps.stack_slots, opts->max_stacks);
-	bpf_map__set_max_entries(a->skel->maps.free_slots, opts->max_stacks);
-	a->skel->rodata->max_stacks = opts->max_stacks;
-	bpf_map__set_max_entries(a->skel->maps.stacks, opts->max_stacks);
-	a->skel->rodata->count_accept = opts->count_accept;
-	a->skel->rodata->sample_bytes = opts->sample_bytes;
-	a->skel->rodata->growth = opts->growth;
-	/* The page fault program is only needed (and only loaded) in the growth tier. */
-	bpf_program__set_autoload(a->skel->progs.page_fault, opts->growth);
-	return agentleak_bpf__load(a->skel);
+	int i;
+
+	if (!a->opts.verbose)
+		return;
+	for (i = from; i < a->stats.n; i++) {
+		const struct prog_stat *s = &a->stats.v[i];
+
+		fprintf(stderr,
+		        "agentleak: BPF %s/%s: %u instructions verified (%.2f%% of the verifier's "
+		        "limit of %d), in %.1f ms\n",
+		        s->object, s->name, s->insns, 100.0 * s->insns / BPF_VERIFIER_LIMIT,
+		        BPF_VERIFIER_LIMIT, s->usec / 1000.0);
+	}
+}
+
+/* The programs every mode needs, and the maps all tiers share. */
+static int load_base(struct attacher *a, char *err, size_t errlen)
+{
+	const struct attach_opts *o = &a->opts;
+	struct agentleak_bpf *s;
+	int from = a->stats.n;
+	long page = sysconf(_SC_PAGESIZE);
+	void *m;
+
+	s = a->base = agentleak_bpf__open();
+	if (!s) {
+		snprintf(err, errlen, "cannot open the BPF programs: %s", strerror(errno));
+		return -1;
+	}
+	bpf_map__set_max_entries(s->maps.allocs, o->max_allocs);
+	bpf_map__set_max_entries(s->maps.stats, o->max_stacks);
+	bpf_map__set_max_entries(s->maps.stack_slots, o->max_stacks);
+	bpf_map__set_max_entries(s->maps.free_slots, o->max_stacks);
+	bpf_map__set_max_entries(s->maps.stacks, o->max_stacks);
+	s->rodata->max_stacks = o->max_stacks;
+	s->rodata->count_accept = o->count_accept;
+	s->rodata->growth = o->growth;
+	bpf_program__set_autoload(s->progs.request_hit, o->request_uprobe);
+	bpf_program__set_autoload(s->progs.request_usdt, o->request_usdt);
+	if (bpfobj_load(s->skeleton, "agentleak", "the programs every mode needs", NULL, &a->stats,
+	                "No mode can run without them; please report this with the output of "
+	                "'agentleak --check'",
+	                err, errlen))
+		return -1;
+	print_stats(a, from);
+	m = mmap(NULL, page, PROT_READ, MAP_SHARED, bpf_map__fd(s->maps.slots_used), 0);
+	if (m == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map the BPF slot counter: %s", strerror(errno));
+		return -1;
+	}
+	a->slots_used = m;
+	return 0;
+}
+
+int attach_load_precise(struct attacher *a, char *err, size_t errlen)
+{
+	struct precise_bpf *s;
+	int from = a->stats.n;
+
+	if (a->precise)
+		return 0;
+	if (a->precise_err[0]) {
+		snprintf(err, errlen, "%s", a->precise_err);
+		return -1;
+	}
+	s = a->precise = precise_bpf__open();
+	if (!s) {
+		snprintf(a->precise_err, sizeof(a->precise_err),
+		         "cannot open the precise tier's BPF programs: %s", strerror(errno));
+		goto fail;
+	}
+	s->rodata->max_stacks = a->opts.max_stacks;
+	s->rodata->sample_bytes = a->opts.sample_bytes;
+	if (bpfobj_load(s->skeleton, "precise", "the precise tier", a->base->obj, &a->stats,
+	                a->opts.growth ? "The growth tier goes on without it; please report this "
+	                                 "with the output of 'agentleak --check'"
+	                               : "--mode growth does not need it; please report this "
+	                                 "with the output of 'agentleak --check'",
+	                a->precise_err, sizeof(a->precise_err)))
+		goto fail;
+	print_stats(a, from);
+	if (a->opts.sample_bytes && fill_sampling(a, a->opts.sample_bytes)) {
+		snprintf(a->precise_err, sizeof(a->precise_err), "cannot set up sampling: %s",
+		         strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	precise_bpf__destroy(a->precise);
+	a->precise = NULL;
+	snprintf(err, errlen, "%s", a->precise_err);
+	return -1;
+}
+
+static int load_growth(struct attacher *a, char *err, size_t errlen)
+{
+	struct growth_bpf *s;
+	int from = a->stats.n;
+
+	s = a->growth = growth_bpf__open();
+	if (!s) {
+		snprintf(err, errlen, "cannot open the growth tier's BPF programs: %s",
+		         strerror(errno));
+		return -1;
+	}
+	s->rodata->max_stacks = a->opts.max_stacks;
+	if (bpfobj_load(s->skeleton, "growth", "the growth tier", a->base->obj, &a->stats,
+	                "--mode precise does not need it; please report this with the output "
+	                "of 'agentleak --check'",
+	                err, errlen))
+		return -1;
+	print_stats(a, from);
+	return 0;
 }
 
 struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t errlen)
 {
 	struct attacher *a = calloc(1, sizeof(*a));
-	int e;
 
 	if (!a) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	a->verbose = opts->verbose;
-	a->growth = opts->growth;
+	a->opts = *opts;
 	libbpf_set_print(opts->verbose ? verbose_print : silent_print);
-	e = load(a, opts);
-	if (e) {
-		snprintf(err, errlen, "cannot load the BPF programs: %s%s", strerror(-e),
-		         e == -EPERM ? " (need root or CAP_BPF+CAP_PERFMON)" : "");
+	/* Each mode loads what it runs: --mode auto loads the precise tier when its first
+	 * window opens. */
+	if (load_base(a, err, errlen) ||
+	    (opts->growth ? load_growth(a, err, errlen) : attach_load_precise(a, err, errlen)))
 		goto fail;
-	}
 	attach_set_mmap_events(a, !opts->growth);
-	if (opts->sample_bytes && fill_sampling(a, opts->sample_bytes)) {
-		snprintf(err, errlen, "cannot set up sampling: %s", strerror(errno));
-		goto fail;
-	}
 	return a;
 fail:
 	attach_close(a);
 	return NULL;
 }
 
+const struct prog_stats *attach_prog_stats(const struct attacher *a)
+{
+	return &a->stats;
+}
+
 void attach_set_mmap_events(struct attacher *a, bool on)
 {
-	a->skel->bss->mmap_events = on;
+	a->base->bss->mmap_events = on;
 }
 
 static int probe(struct attacher *a, struct bpf_program *prog, int pid, const char *path,
@@ -257,7 +367,7 @@ static int read_growth_proc(int pid, struct al_growth_proc *gp, char *err, size_
 int attach_process(struct attacher *a, int pid, const struct al_allocator *al, int *nprobes,
                    char *err, size_t errlen)
 {
-	struct agentleak_bpf *s = a->skel;
+	struct agentleak_bpf *s = a->base;
 	struct al_growth_proc gp;
 	__u32 key = pid;
 	__u64 zero = 0;
@@ -269,7 +379,7 @@ int attach_process(struct attacher *a, int pid, const struct al_allocator *al, i
 		snprintf(err, errlen, "too many targets");
 		return -1;
 	}
-	if (!a->growth)
+	if (!a->opts.growth)
 		return attach_allocator(a, pid, al, nprobes, err, errlen);
 	if (read_growth_proc(pid, &gp, err, errlen))
 		return -1;
@@ -277,7 +387,7 @@ int attach_process(struct attacher *a, int pid, const struct al_allocator *al, i
 		snprintf(err, errlen, "too many targets");
 		return -1;
 	}
-	if (a->verbose)
+	if (a->opts.verbose)
 		fprintf(stderr,
 		        "agentleak: pid %d: growth tier, executable text %llx-%llx, plt %llx-%llx, "
 		        "brk %llx\n",
@@ -290,8 +400,12 @@ int attach_process(struct attacher *a, int pid, const struct al_allocator *al, i
 int attach_allocator(struct attacher *a, int pid, const struct al_allocator *al, int *nprobes,
                      char *err, size_t errlen)
 {
-	struct agentleak_bpf *s = a->skel;
+	struct precise_bpf *s;
 	int i, n = 0, pass;
+
+	if (attach_load_precise(a, err, errlen))
+		return -1;
+	s = a->precise;
 
 	/* pass 0: free; 1: return probes; 2: entries */
 	for (pass = 0; pass < 3; pass++) {
@@ -314,7 +428,7 @@ int attach_allocator(struct attacher *a, int pid, const struct al_allocator *al,
 			if (r)
 				return -1;
 			n++;
-			if (a->verbose)
+			if (a->opts.verbose)
 				fprintf(stderr, "agentleak: pid %d: %s %s at +0x%llx (%s, %s)\n",
 				        pid, pass == 1 ? "uretprobe" : "uprobe", site->name,
 				        (pass == 0 ? site->probe_off : site->file_off) -
@@ -353,7 +467,7 @@ int attach_request_uprobe(struct attacher *a, int pid, const char *path, const c
 
 	if (target_file(pid, path, file, sizeof(file), err, errlen))
 		return -1;
-	l = bpf_program__attach_uprobe_opts(a->skel->progs.request_hit, pid, file, 0, &uo);
+	l = bpf_program__attach_uprobe_opts(a->base->progs.request_hit, pid, file, 0, &uo);
 	if (!l) {
 		snprintf(err, errlen, "request source: cannot attach to %s in %s (PID %d): %s",
 		         symbol, path, pid,
@@ -371,7 +485,7 @@ int attach_request_usdt(struct attacher *a, int pid, const char *path, const cha
 
 	if (target_file(pid, path, file, sizeof(file), err, errlen))
 		return -1;
-	l = bpf_program__attach_usdt(a->skel->progs.request_usdt, pid, file, provider, name, NULL);
+	l = bpf_program__attach_usdt(a->base->progs.request_usdt, pid, file, provider, name, NULL);
 	if (!l) {
 		snprintf(err, errlen, "request source: no USDT probe %s:%s in %s (PID %d): %s",
 		         provider, name, path, pid, strerror(errno));
@@ -397,8 +511,8 @@ int attach_syscalls(struct attacher *a, char *err, size_t errlen)
 {
 	if (a->syscalls)
 		return 0;
-	if (attach_tracepoint(a, a->skel->progs.sys_exit, err, errlen) ||
-	    (a->growth && attach_tracepoint(a, a->skel->progs.page_fault, err, errlen)))
+	if (attach_tracepoint(a, a->base->progs.sys_exit, err, errlen) ||
+	    (a->growth && attach_tracepoint(a, a->growth->progs.page_fault, err, errlen)))
 		return -1;
 	a->syscalls = true;
 	return 0;
@@ -461,14 +575,14 @@ static bool keep_none(const void *k)
  * skips it), then queued in free_slots, where the next new stack takes it. */
 static int clear_precise_slots(struct attacher *a)
 {
-	int fd = bpf_map__fd(a->skel->maps.stats);
-	int keys = bpf_map__fd(a->skel->maps.stack_slots);
-	int queue = bpf_map__fd(a->skel->maps.free_slots);
-	__u32 i, n = a->skel->bss->stats_next;
+	int fd = bpf_map__fd(a->base->maps.stats);
+	int keys = bpf_map__fd(a->base->maps.stack_slots);
+	int queue = bpf_map__fd(a->base->maps.free_slots);
+	__u32 i, n = *a->slots_used;
 	struct al_stack_slot slot;
 
-	if (n > bpf_map__max_entries(a->skel->maps.stats))
-		n = bpf_map__max_entries(a->skel->maps.stats);
+	if (n > bpf_map__max_entries(a->base->maps.stats))
+		n = bpf_map__max_entries(a->base->maps.stats);
 	for (i = 0; i < n; i++) {
 		if (bpf_map_lookup_elem(fd, &i, &slot))
 			return -errno;
@@ -485,7 +599,7 @@ static int clear_precise_slots(struct attacher *a)
 
 int attach_allocator_off(struct attacher *a, char *err, size_t errlen)
 {
-	struct agentleak_bpf *s = a->skel;
+	struct agentleak_bpf *s = a->base;
 	int r;
 
 	destroy_links(&a->probes);
@@ -506,28 +620,28 @@ int attach_allocator_off(struct attacher *a, char *err, size_t errlen)
 
 bool attach_growth(const struct attacher *a)
 {
-	return a->growth;
+	return a->opts.growth;
 }
 
 const volatile __u32 *attach_stats_next(struct attacher *a, __u32 *max)
 {
-	*max = bpf_map__max_entries(a->skel->maps.stats);
-	return &a->skel->bss->stats_next;
+	*max = bpf_map__max_entries(a->base->maps.stats);
+	return a->slots_used;
 }
 
 int attach_map_fd(struct attacher *a, enum attach_map which)
 {
 	switch (which) {
 	case ATTACH_MAP_STATS:
-		return bpf_map__fd(a->skel->maps.stats);
+		return bpf_map__fd(a->base->maps.stats);
 	case ATTACH_MAP_STACKS:
-		return bpf_map__fd(a->skel->maps.stacks);
+		return bpf_map__fd(a->base->maps.stacks);
 	case ATTACH_MAP_COUNTERS:
-		return bpf_map__fd(a->skel->maps.counters);
+		return bpf_map__fd(a->base->maps.counters);
 	case ATTACH_MAP_EVENTS:
-		return bpf_map__fd(a->skel->maps.events);
+		return bpf_map__fd(a->base->maps.events);
 	case ATTACH_MAP_REQUESTS:
-		return bpf_map__fd(a->skel->maps.requests);
+		return bpf_map__fd(a->base->maps.requests);
 	}
 	return -1;
 }
@@ -539,6 +653,11 @@ void attach_close(struct attacher *a)
 	/* Entries first, free last: the reverse of attach order. */
 	destroy_links(&a->probes);
 	destroy_links(&a->links);
-	agentleak_bpf__destroy(a->skel);
+	if (a->slots_used)
+		munmap((void *)a->slots_used, sysconf(_SC_PAGESIZE));
+	precise_bpf__destroy(a->precise);
+	growth_bpf__destroy(a->growth);
+	agentleak_bpf__destroy(a->base);
+	prog_stats_free(&a->stats);
 	free(a);
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "allocator.h"
+#include "bpfobj.h"
 
 struct attacher;
 
@@ -13,6 +14,8 @@ struct attach_opts {
 	unsigned int max_stacks; /* distinct stacks */
 	bool verbose;
 	bool count_accept;               /* accepted connections are the request count */
+	bool request_uprobe;             /* load the uprobe request counter */
+	bool request_usdt;               /* load the USDT request counter */
 	unsigned long long sample_bytes; /* Poisson sampling: mean bytes between samples; 0 off */
 	bool growth;                     /* growth tier: page faults, no allocator probes */
 };
@@ -25,7 +28,14 @@ enum attach_map {
 	ATTACH_MAP_REQUESTS,
 };
 
+/* Load what the mode needs: the common programs and maps, then the precise tier or
+ * (opts->growth) the growth tier. -v prints each program's verifier cost. */
 struct attacher *attach_open(const struct attach_opts *opts, char *err, size_t errlen);
+/* Load the precise tier if it is not loaded yet (--mode auto: at its first window;
+ * attach_allocator does it too). A failure is remembered and not tried again. */
+int attach_load_precise(struct attacher *a, char *err, size_t errlen);
+/* What the verifier made of every program loaded so far. */
+const struct prog_stats *attach_prog_stats(const struct attacher *a);
 /* Attach the allocator probes for one process: free first, then the return probes, then
  * the entries, so no block is seen allocated whose free could be missed. */
 int attach_process(struct attacher *a, int pid, const struct al_allocator *al, int *nprobes,

@@ -16,12 +16,20 @@ enum diag_action diag_step(struct diagnosis *d, double now, bool growing)
 		d->next_allowed = now + d->gap;
 		return DIAG_CLOSE;
 	}
-	if (!growing || now < d->next_allowed)
+	if (!growing || d->stopped || now < d->next_allowed)
 		return DIAG_NONE;
 	d->open = true;
 	d->number++;
 	d->until = now + d->length;
 	return DIAG_OPEN;
+}
+
+void diag_stop(struct diagnosis *d)
+{
+	if (d->open)
+		d->number--;
+	d->open = false;
+	d->stopped = true;
 }
 
 double diag_left(const struct diagnosis *d, double now)

@@ -22,6 +22,7 @@ struct diagnosis {
 	bool open;           /* the precise tier is on */
 	double until;        /* open: when the window closes */
 	double next_allowed; /* closed: no window before this time */
+	bool stopped;        /* diag_stop(): no window ever again */
 };
 
 enum diag_action {
@@ -35,6 +36,9 @@ void diag_init(struct diagnosis *d, double length, double gap);
 /* What to do at time now (seconds), given whether the growth tier sees growth. The
  * caller acts on the answer; the state has already moved. */
 enum diag_action diag_step(struct diagnosis *d, double now, bool growing);
+/* The precise tier cannot run: close the window just opened (it never counted) and
+ * open none again. */
+void diag_stop(struct diagnosis *d);
 /* Seconds left in the open window (0 when closed). */
 double diag_left(const struct diagnosis *d, double now);
 

@@ -23,6 +23,8 @@
 #include "analyse.h"
 #include "attach.h"
 #include "diagnose.h"
+#include "kernel_features.h"
+#include "preflight.h"
 #include "requests.h"
 #include "output.h"
 #include "report.h"
@@ -60,6 +62,7 @@ static struct env {
 	bool auto_mode; /* --mode auto: precise tier in diagnosis windows */
 	double diagnose_for;
 	double diagnose_gap; /* < 0: 9 x diagnose_for */
+	bool check;          /* --check: probe the kernel and the BPF programs, then exit */
 	struct trend_params trend;
 } env = {
     .sample_period = 0.2,
@@ -76,6 +79,7 @@ static volatile sig_atomic_t stop_signal, dump_signal;
 
 static const char usage[] =
     "Usage: agentleak -p PID [-p PID ...] [OPTIONS] [INTERVAL [COUNT]]\n"
+    "       agentleak --check\n"
     "\n"
     "Trace the allocator of running processes and show, every INTERVAL seconds\n"
     "(default 5), the stacks holding the most live memory: allocated and not yet\n"
@@ -136,7 +140,11 @@ static const char usage[] =
     "      --diagnose-for S   --mode auto: seconds a diagnosis window lasts (60)\n"
     "      --diagnose-gap S   --mode auto: seconds between two windows, at least\n"
     "                         (default 9 x --diagnose-for)\n"
-    "  -v, --verbose          show probe placement and libbpf messages\n"
+    "      --check            can each mode run on this kernel? Probe its features,\n"
+    "                         load every BPF program (attaching nothing) and print\n"
+    "                         what each costs the verifier; exit 0 when all can run\n"
+    "  -v, --verbose          show the kernel's features, each BPF program's verifier\n"
+    "                         cost, probe placement and libbpf messages\n"
     "  -h, --help             this help\n"
     "  -V, --version          print the version\n"
     "\n"
@@ -188,6 +196,7 @@ static const struct option long_opts[] = {
     {"mode", required_argument, NULL, 17},
     {"diagnose-for", required_argument, NULL, 18},
     {"diagnose-gap", required_argument, NULL, 19},
+    {"check", no_argument, NULL, 20},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -333,6 +342,9 @@ static void parse_args(int argc, char **argv)
 			env.diagnose_gap = parse_seconds(optarg, "--diagnose-gap");
 			diagnose_given = true;
 			break;
+		case 20:
+			env.check = true;
+			break;
 		case 'v':
 			env.verbose = true;
 			break;
@@ -356,6 +368,11 @@ static void parse_args(int argc, char **argv)
 		else
 			die("unexpected argument '%s' (usage: agentleak -p PID [INTERVAL [COUNT]])",
 			    argv[i]);
+	}
+	if (env.check) {
+		if (env.npids)
+			die("--check looks at the kernel, not at a process: drop -p");
+		return;
 	}
 	if (!env.npids)
 		die("no target: give a process with -p PID (see --help)");
@@ -381,6 +398,39 @@ static void check_privileges(void)
 		die("permission denied: run as root (sudo) or grant CAP_BPF, CAP_PERFMON and "
 		    "CAP_SYS_PTRACE");
 #undef HAS
+}
+
+static const char *mode_name(void)
+{
+	return env.auto_mode ? "auto" : env.growth ? "growth" : "precise";
+}
+
+/* Say at once when this kernel cannot run the mode asked for, and which modes it can. */
+static void check_kernel(void)
+{
+	unsigned int precise = TIER_BASE | TIER_PRECISE, growth = TIER_BASE | TIER_GROWTH;
+	unsigned int need = env.auto_mode ? precise | growth : env.growth ? growth : precise;
+	bool precise_ok, growth_ok;
+	struct features f;
+	const char *why;
+	char msg[256];
+
+	features_probe(&f);
+	if (env.verbose) {
+		fprintf(stderr, "agentleak: kernel features:\n");
+		features_print(stderr, &f);
+	}
+	why = features_missing(&f, need);
+	if (!why)
+		return;
+	snprintf(msg, sizeof(msg), "%s", why);
+	precise_ok = !features_missing(&f, precise);
+	growth_ok = !features_missing(&f, growth);
+	die("--mode %s cannot run on this kernel: %s; %s (agentleak --check tells more)",
+	    mode_name(), msg,
+	    precise_ok  ? "--mode precise can"
+	    : growth_ok ? "--mode growth can"
+	                : "no mode can");
 }
 
 static void on_signal(int sig)
@@ -528,9 +578,7 @@ static void emit(const struct run_ctx *c, const struct sample *smp, enum emit wh
 	    .sample_seconds = last_sample_seconds,
 	    .sample_bytes = env.sample_bytes,
 	    .growth = env.growth,
-	    .mode = env.auto_mode ? "auto"
-	            : env.growth  ? "growth"
-	                          : "precise",
+	    .mode = mode_name(),
 	    .diagnosis = c->diag.number,
 	    .diagnosis_open = c->diag.open,
 	    .diagnosis_left = diag_left(&c->diag, c->start + elapsed),
@@ -590,6 +638,14 @@ static void auto_step(struct run_ctx *c, const struct sample *smp, double now)
 			growing = true;
 	switch (diag_step(&c->diag, now, growing)) {
 	case DIAG_OPEN:
+		/* Loaded at the first window: a precise tier that cannot load leaves the
+		 * growth tier running. */
+		if (attach_load_precise(c->att, err, sizeof(err))) {
+			diag_stop(&c->diag);
+			fprintf(stderr,
+			        "agentleak: warning: %s; no diagnosis windows from now on\n", err);
+			break;
+		}
 		for (i = 0; i < env.npids; i++) {
 			if (targets[i].exited)
 				continue;
@@ -645,6 +701,9 @@ int main(int argc, char **argv)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	parse_args(argc, argv);
 	check_privileges();
+	if (env.check)
+		return preflight_run(env.verbose);
+	check_kernel();
 	/* libdw would fetch missing debug files over the network and block the report. */
 	unsetenv("DEBUGINFOD_URLS");
 	open_targets();
@@ -674,6 +733,8 @@ int main(int argc, char **argv)
 	if (!req)
 		die("%s", err);
 	aopts.count_accept = requests_kind(req) == REQ_ACCEPT;
+	aopts.request_uprobe = requests_kind(req) == REQ_UPROBE;
+	aopts.request_usdt = requests_kind(req) == REQ_USDT;
 	att = attach_open(&aopts, err, sizeof(err));
 	if (!att)
 		die("%s", err);

@@ -23,10 +23,13 @@ AUTO = ("--mode", "auto", "--diagnose-for", str(WINDOW))
 OPENED = "agentleak: growth seen: diagnosis window 1, precise tier on for %d s" % WINDOW
 CLOSED = "agentleak: diagnosis window 1 closed: precise tier off"
 RESULT = "mode: auto, result of diagnosis window 1:"
+TRACING = "agentleak: tracing 1 process(es); Ctrl-C to stop"
+PRECISE_LOADED = "agentleak: BPF precise/"
+BUDGET = 100000  # instructions the verifier may process per program (test_bpf_budget.py)
 
 
-def auto_run(srv, path, json_path, count=COUNT, rate=RATE):
-    extra = AUTO + ("--json-file", json_path)
+def auto_run(srv, path, json_path, count=COUNT, rate=RATE, verbose=False):
+    extra = AUTO + ("--json-file", json_path) + (("-v",) if verbose else ())
     return trend_run(srv, uprobe_source(srv), Load(path, count, rate), extra=extra)
 
 
@@ -47,14 +50,35 @@ def result_report(run):
     return None, None
 
 
+def expect_precise_loaded_at_window(run, lines):
+    """-v: the precise tier's programs are loaded when the first window opens (not at
+    start), each within the verifier budget."""
+    opened = lines.index(OPENED)
+    loaded = [(i, line) for i, line in enumerate(lines) if line.startswith(PRECISE_LOADED)]
+    if not loaded:
+        run.problem("-v: no '%s...' line: the precise tier's programs were never loaded"
+                    % PRECISE_LOADED)
+    elif loaded[0][0] > opened:
+        run.problem("-v: the precise tier was loaded after the window opened: %r"
+                    % loaded[0][1])
+    elif TRACING not in lines or loaded[0][0] < lines.index(TRACING):
+        run.problem("-v: the precise tier was loaded at start, before the first window")
+    for _, line in loaded:
+        insns = int(line.split(": ")[2].split()[0])
+        if insns > BUDGET:
+            run.problem("-v: %s: over the budget of %d instructions" % (line, BUDGET))
+
+
 def test_auto_leak_opens_window():
     with c_server() as srv, tempfile.TemporaryDirectory() as tmp:
         jpath = os.path.join(tmp, "r.jsonl")
-        run = auto_run(srv, "/leak", jpath)
+        run = auto_run(srv, "/leak", jpath, verbose=True)
         check_trend_run(run, ["leak_fixed"])
         lines = run.stderr.splitlines()
         if OPENED not in lines:
             run.problem("no '%s' on stderr" % OPENED)
+        else:
+            expect_precise_loaded_at_window(run, lines)
         if not any(line.startswith(CLOSED) for line in lines):
             run.problem("no '%s...' on stderr" % CLOSED)
         i, rep = result_report(run)

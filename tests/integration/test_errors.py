@@ -96,5 +96,7 @@ def test_invalid_mode():
         run_agentleak_error(["-p", w.pid, "--diagnose-for", "10"])
         run_agentleak_error(["-p", w.pid, "--mode", "growth", "--diagnose-for", "10"])
         run_agentleak_error(["-p", w.pid, "--diagnose-gap", "10"])
+        # --check looks at the kernel, not at a process.
+        run_agentleak_error(["--check", "-p", w.pid])
         for bad in ["0", "-5", "x"]:
             run_agentleak_error(["-p", w.pid, "--mode", "auto", "--diagnose-for", bad])

@@ -33,5 +33,13 @@ int main(void)
 	      "--diagnose-gap 5: window 1 open 10 s");
 	CHECK(diag_step(&d, 14.9, true) == DIAG_NONE, "quiet for the 5 s gap");
 	CHECK(diag_step(&d, 15, true) == DIAG_OPEN, "window 2 right after the gap");
+
+	/* The precise tier cannot load: the window just opened never counted. */
+	diag_init(&d, 10, 5);
+	CHECK(diag_step(&d, 0, true) == DIAG_OPEN, "growth opens window 1");
+	diag_stop(&d);
+	CHECK(!d.open && d.number == 0 && diag_left(&d, 1) == 0,
+	      "diag_stop: window 1 closed and not counted (number %d)", d.number);
+	CHECK(diag_step(&d, 1000, true) == DIAG_NONE, "diag_stop: no window ever again");
 	return check_done();
 }

@@ -1,0 +1,18 @@
+/* preflight.h - agentleak --check: can each mode run on this kernel, and what does each
+ * BPF program cost the verifier?
+ *
+ * Probes the kernel's features (kernel_features.c), then loads the BPF objects of every
+ * mode, attaching nothing, and prints per program the instructions the verifier
+ * processed, against its limit and agentleak's budget (a tenth of it), and the
+ * verification time. The tests read it to keep every program within the budget.
+ */
+#ifndef AL_PREFLIGHT_H
+#define AL_PREFLIGHT_H
+
+#include <stdbool.h>
+
+/* Prints the report on stdout; returns the exit status: 0 when every mode can run and
+ * every program is within the budget, 1 otherwise. */
+int preflight_run(bool verbose);
+
+#endif
