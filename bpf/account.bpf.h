@@ -152,6 +152,7 @@ __noinline int record_block(__u32 tgid, __u64 addr, __u64 bytes, __u64 objects,
 	take_block(&k);
 	if (bpf_map_update_elem(&allocs, &k, &v, BPF_NOEXIST)) {
 		count(AL_C_ALLOC_MAP_FULL);
+		__sync_fetch_and_add(&s->untracked, objects);
 		return -1;
 	}
 	__sync_fetch_and_add(&s->live_bytes, bytes);

@@ -28,6 +28,8 @@
 #define MADV_DONTNEED_LOCKED 24
 #define NR_ACCEPT            43
 #define NR_ACCEPT4           288
+#define NR_EXECVE            59
+#define NR_EXECVEAT          322
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -43,6 +45,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
+
+/* Programs executed per target process (execve returned 0): its old program's
+ * memory is gone, userspace forgets it. Userspace creates the entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} execs SEC(".maps");
 
 static __always_inline void send_event(struct al_event *ev)
 {
@@ -187,9 +198,11 @@ static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long ret,
 	struct al_event ev = {};
 	struct inflight *st;
 	bool accepted = id == NR_ACCEPT || id == NR_ACCEPT4;
+	bool executed = id == NR_EXECVE || id == NR_EXECVEAT;
+	__u64 *n;
 
 	if (id != NR_MMAP && id != NR_MUNMAP && id != NR_MREMAP && !(accepted && count_accept) &&
-	    !(growth && (id == NR_BRK || id == NR_MADVISE)))
+	    !(growth && (id == NR_BRK || id == NR_MADVISE)) && !executed)
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	tgid = pid_tgid >> 32;
@@ -200,6 +213,12 @@ static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long ret,
 		return 0;
 	if (accepted) {
 		count_request(tgid);
+		return 0;
+	}
+	if (executed) {
+		n = bpf_map_lookup_elem(&execs, &tgid);
+		if (n && ret == 0)
+			__sync_fetch_and_add(n, 1);
 		return 0;
 	}
 	/* Growth tier: page faults account the memory; syscalls give pages back. */

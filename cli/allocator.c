@@ -27,6 +27,8 @@
 #include <capstone/capstone.h>
 
 #include "allocator.h"
+#include "safeio.h"
+#include "text.h"
 
 #define HEAD_INSNS     12
 #define MAX_FUNC_BYTES (1 << 20) /* bytes of a function disassembled */
@@ -673,14 +675,14 @@ static int open_obj(struct proc *p, const struct obj *o, char *used, size_t used
 
 	n = snprintf(used, usedlen, "/proc/%d/root%s", p->pid, o->path);
 	if (n > 0 && (size_t)n < usedlen) {
-		fd = open(used, O_RDONLY | O_CLOEXEC);
+		fd = safeio_open(used);
 		if (fd >= 0)
 			return fd;
 	}
 	if (!o->exec)
 		return -ENOENT;
 	snprintf(used, usedlen, "/proc/%d/map_files/%lx-%lx", p->pid, o->start, o->end);
-	fd = open(used, O_RDONLY | O_CLOEXEC);
+	fd = safeio_open(used);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -843,7 +845,7 @@ static char *read_file(const char *path, size_t *lenp)
 
 	if (!buf)
 		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = safeio_open(path);
 	if (fd < 0) {
 		free(buf);
 		return NULL;
@@ -1235,6 +1237,7 @@ static int try_object(struct proc *p, int idx, csh cs, struct al_allocator *out)
 	memset(out, 0, sizeof(*out));
 	snprintf(out->path, sizeof(out->path), "%s", used);
 	snprintf(out->target_path, sizeof(out->target_path), "%s", o->path);
+	text_sanitize(out->target_path, sizeof(out->target_path)); /* shown, never opened */
 	pick_flavor(o->path, idx == p->exe, out->flavor, sizeof(out->flavor));
 	for (f = 0; f < NFUNCS && out->nsites < AL_MAX_SITES; f++) {
 		if (!hits[f].found)

@@ -351,6 +351,11 @@ static void sample_stack(struct analyser *an, const struct sample_row *row, doub
 		series_add(series_of(s), t, prev_x, 0);
 	s->started = true;
 	series_add(series_of(s), t, x, live > 0 ? (double)live : 0);
+	/* Some of its blocks went untracked (alloc map full): its live bytes undercount
+	 * from then on, and a fit would read a leak as a plateau. The verdict it had
+	 * stays (reported as unreliable), never a new one. */
+	if (row->st.untracked && s->has_result)
+		return;
 	trend_classify(series_of(s), &an->params, &s->result);
 	if (an->growth && s->key.kind == AL_FAULT)
 		confirm_growth(ps, &s->result);
@@ -481,15 +486,16 @@ static void reindex(struct analyser *an)
 	}
 }
 
-void analyser_forget_precise(struct analyser *an)
+/* Drop the stacks drop() says, keeping the others in their order at the front. */
+static void forget_stacks(struct analyser *an, bool (*drop)(const struct al_stack_key *, int),
+                          int arg)
 {
 	size_t r, w = 0, blocks = an->n ? ((an->n - 1) >> BLOCK_SHIFT) + 1 : 0;
 
-	/* Keep the page-fault stacks, in their order, at the front of the store. */
 	for (r = 0; r < an->n; r++) {
 		struct stack_state *s = state_at(an, r);
 
-		if (s->key.kind != AL_FAULT)
+		if (drop(&s->key, arg))
 			continue;
 		if (w != r)
 			memcpy(state_at(an, w), s, an->stride);
@@ -502,6 +508,37 @@ void analyser_forget_precise(struct analyser *an)
 	}
 	if (an->cap)
 		reindex(an);
+}
+
+static bool is_precise(const struct al_stack_key *k, int unused)
+{
+	(void)unused;
+	return k->kind != AL_FAULT;
+}
+
+static bool of_process(const struct al_stack_key *k, int pid)
+{
+	return (int)k->tgid == pid;
+}
+
+void analyser_forget_precise(struct analyser *an)
+{
+	forget_stacks(an, is_precise, 0);
+}
+
+int analyser_forget_process(struct analyser *an, int pid)
+{
+	int i;
+
+	forget_stacks(an, of_process, pid);
+	for (i = 0; i < an->nprocs; i++)
+		if (an->procs[i].view.pid == pid) {
+			memmove(&an->procs[i], &an->procs[i + 1],
+			        (an->nprocs - i - 1) * sizeof(an->procs[0]));
+			an->nprocs--;
+			break;
+		}
+	return analyser_add_process(an, pid);
 }
 
 void analyser_set_growth(struct analyser *an, bool growth)

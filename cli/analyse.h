@@ -50,6 +50,8 @@ bool analyser_time_mode(const struct analyser *an);
 bool analyser_growing(const struct analyser *an, int pid);
 /* Drop every stack but the growth tier's (page faults): a diagnosis window closed. */
 void analyser_forget_precise(struct analyser *an);
+/* pid execs another program: forget its stacks and start its memory view anew. */
+int analyser_forget_process(struct analyser *an, int pid);
 /* Growth tier: a page-fault stack's leak verdict also needs the process's anonymous
  * memory to have grown since attach by at least half of what the stack grew (else it
  * reads growing). */

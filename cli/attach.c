@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "agentleak.h"
@@ -30,6 +31,7 @@
 #include "attach.h"
 #include "bpfobj.h"
 #include "plt.h"
+#include "safeio.h"
 
 struct link_list {
 	struct bpf_link **v;
@@ -375,7 +377,8 @@ int attach_process(struct attacher *a, int pid, const struct al_allocator *al, i
 
 	*nprobes = 0;
 	if (bpf_map_update_elem(bpf_map__fd(s->maps.targets), &key, &one, BPF_ANY) ||
-	    bpf_map_update_elem(bpf_map__fd(s->maps.requests), &key, &zero, BPF_ANY)) {
+	    bpf_map_update_elem(bpf_map__fd(s->maps.requests), &key, &zero, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(s->maps.execs), &key, &zero, BPF_ANY)) {
 		snprintf(err, errlen, "too many targets");
 		return -1;
 	}
@@ -442,17 +445,68 @@ int attach_allocator(struct attacher *a, int pid, const struct al_allocator *al,
 	return 0;
 }
 
-/* The object as the process sees it, reached through its root (containers). */
+/* Does pid map the file at path (as it sees it; out: the same file through its root)?
+ * Compared by inode, as a path may be a link (/usr/bin/python3), else by name. */
+static bool maps_file(int pid, const char *path, const char *out)
+{
+	char name[64], *line = NULL;
+	size_t cap = 0, plen = strlen(path);
+	unsigned long long ino;
+	bool found = false;
+	struct stat st;
+	ssize_t n;
+	FILE *f;
+
+	if (stat(out, &st))
+		return false;
+	snprintf(name, sizeof(name), "/proc/%d/maps", pid);
+	f = fopen(name, "re");
+	if (!f)
+		return false;
+	while (!found && (n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (sscanf(line, "%*s %*s %*s %*s %llu", &ino) == 1 && ino && ino == st.st_ino)
+			found = true;
+		else if ((size_t)n > plen && !strcmp(line + n - plen, path) &&
+		         line[n - plen - 1] == ' ')
+			found = true;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* The object as the process sees it, reached through its root (containers): a regular
+ * ELF file that the process maps. */
 static int target_file(int pid, const char *path, char *out, size_t len, char *err, size_t errlen)
 {
+	unsigned char magic[4];
+	ssize_t n;
+	int fd;
+
 	if (path[0] != '/') {
 		snprintf(err, errlen, "request source path '%s' must be absolute", path);
 		return -1;
 	}
 	snprintf(out, len, "/proc/%d/root%s", pid, path);
-	if (access(out, R_OK)) {
+	fd = safeio_open(out);
+	if (fd < 0) {
 		snprintf(err, errlen, "request source: cannot read %s in PID %d: %s", path, pid,
-		         strerror(errno));
+		         errno == EINVAL ? "not a regular file" : strerror(errno));
+		return -1;
+	}
+	n = read(fd, magic, sizeof(magic));
+	close(fd);
+	if (n != sizeof(magic) || memcmp(magic, "\177ELF", 4)) {
+		snprintf(err, errlen, "request source: %s is not an ELF file", path);
+		return -1;
+	}
+	if (!maps_file(pid, path, out)) {
+		snprintf(err, errlen,
+		         "request source: PID %d does not map %s, so no request would ever be "
+		         "counted (its files are in /proc/%d/maps)",
+		         pid, path, pid);
 		return -1;
 	}
 	return 0;
@@ -522,7 +576,8 @@ int attach_syscalls(struct attacher *a, char *err, size_t errlen)
 
 /* Delete every entry of a hash map that keep() refuses; vsize is the value size. Keys
  * are read in batches (the kernel's own iteration), then deleted in batches. */
-static int purge_map(int fd, size_t ksize, size_t vsize, bool (*keep)(const void *k))
+static int purge_map(int fd, size_t ksize, size_t vsize, bool (*keep)(const void *k, int arg),
+                     int arg)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	char *keys = malloc(PURGE_BATCH * ksize), *vals = malloc(PURGE_BATCH * vsize);
@@ -543,12 +598,12 @@ static int purge_map(int fd, size_t ksize, size_t vsize, bool (*keep)(const void
 			break;
 		}
 		for (i = 0; i < count; i++)
-			if (!keep(keys + i * ksize))
+			if (!keep(keys + i * ksize, arg))
 				memcpy(drop + ndrop++ * ksize, keys + i * ksize, ksize);
 		/* A batch stops at a key already gone: then one by one. */
 		if (ndrop && bpf_map_delete_batch(fd, drop, &ndrop, &opts))
 			for (i = 0; i < count; i++)
-				if (!keep(keys + i * ksize))
+				if (!keep(keys + i * ksize, arg))
 					bpf_map_delete_elem(fd, keys + i * ksize);
 		in = next;
 	}
@@ -559,21 +614,25 @@ out:
 	return r;
 }
 
-static bool is_page(const void *k)
+static bool is_page(const void *k, int unused)
 {
+	(void)unused;
 	return ((const struct al_alloc_key *)k)->addr & AL_PAGE_KEY_BIT;
 }
 
-static bool keep_none(const void *k)
+static bool keep_none(const void *k, int unused)
 {
 	(void)k;
+	(void)unused;
 	return false;
 }
 
-/* Give the precise stacks' slots back: no BPF program writes them once the probes
- * are off. Each is unlisted from stack_slots, zeroed and marked not ready (the sampler
- * skips it), then queued in free_slots, where the next new stack takes it. */
-static int clear_precise_slots(struct attacher *a)
+/* Give back the slots of the stacks drop() says: no BPF program writes them any more
+ * (their probes are off, or their process is gone). Each is unlisted from stack_slots,
+ * zeroed and marked not ready (the sampler skips it), then queued in free_slots, where
+ * the next new stack takes it. */
+static int clear_slots(struct attacher *a, bool (*drop)(const struct al_stack_key *k, int arg),
+                       int arg)
 {
 	int fd = bpf_map__fd(a->base->maps.stats);
 	int keys = bpf_map__fd(a->base->maps.stack_slots);
@@ -586,7 +645,7 @@ static int clear_precise_slots(struct attacher *a)
 	for (i = 0; i < n; i++) {
 		if (bpf_map_lookup_elem(fd, &i, &slot))
 			return -errno;
-		if (!slot.ready || slot.key.kind == AL_FAULT)
+		if (!slot.ready || !drop(&slot.key, arg))
 			continue;
 		bpf_map_delete_elem(keys, &slot.key);
 		memset(&slot, 0, sizeof(slot));
@@ -594,6 +653,44 @@ static int clear_precise_slots(struct attacher *a)
 		    bpf_map_update_elem(queue, NULL, &i, BPF_ANY))
 			return -errno;
 	}
+	return 0;
+}
+
+static bool precise_stack(const struct al_stack_key *k, int unused)
+{
+	(void)unused;
+	return k->kind != AL_FAULT;
+}
+
+static bool stack_of(const struct al_stack_key *k, int tgid)
+{
+	return (int)k->tgid == tgid;
+}
+
+static bool block_not_of(const void *k, int tgid)
+{
+	return (int)((const struct al_alloc_key *)k)->tgid != tgid;
+}
+
+int attach_forget_process(struct attacher *a, int pid, char *err, size_t errlen)
+{
+	struct al_growth_proc gp;
+	__u32 key = pid;
+	int r;
+
+	r = purge_map(bpf_map__fd(a->base->maps.allocs), sizeof(struct al_alloc_key),
+	              sizeof(struct al_alloc_val), block_not_of, pid);
+	if (!r)
+		r = clear_slots(a, stack_of, pid);
+	if (r) {
+		snprintf(err, errlen, "PID %d: forgetting its blocks: %s", pid, strerror(-r));
+		return -1;
+	}
+	/* The growth tier attributes faults to the new executable's text. */
+	if (a->growth &&
+	    (read_growth_proc(pid, &gp, err, errlen) ||
+	     bpf_map_update_elem(bpf_map__fd(a->base->maps.growth_procs), &key, &gp, BPF_ANY)))
+		return -1;
 	return 0;
 }
 
@@ -605,17 +702,26 @@ int attach_allocator_off(struct attacher *a, char *err, size_t errlen)
 	destroy_links(&a->probes);
 	attach_set_mmap_events(a, false);
 	r = purge_map(bpf_map__fd(s->maps.allocs), sizeof(struct al_alloc_key),
-	              sizeof(struct al_alloc_val), is_page);
+	              sizeof(struct al_alloc_val), is_page, 0);
 	/* A thread inside an allocator call at detach never reaches its return probe:
 	 * its state would make the next window's calls look nested in it. */
 	if (!r)
 		r = purge_map(bpf_map__fd(s->maps.inflight), sizeof(__u32),
-		              bpf_map__value_size(s->maps.inflight), keep_none);
+		              bpf_map__value_size(s->maps.inflight), keep_none, 0);
 	if (!r)
-		r = clear_precise_slots(a);
+		r = clear_slots(a, precise_stack, 0);
 	if (r)
 		snprintf(err, errlen, "clearing the precise tier's maps: %s", strerror(-r));
 	return r;
+}
+
+unsigned long long attach_execs(struct attacher *a, int pid)
+{
+	__u32 key = pid;
+	__u64 n = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(a->base->maps.execs), &key, &n);
+	return n;
 }
 
 bool attach_growth(const struct attacher *a)

@@ -48,6 +48,11 @@ int attach_allocator(struct attacher *a, int pid, const struct al_allocator *al,
  * delete the precise tier's blocks and stack counters from the maps (growth pages and
  * their stacks stay). */
 int attach_allocator_off(struct attacher *a, char *err, size_t errlen);
+/* Programs pid has executed since attach_process (execve/execveat that returned 0). */
+unsigned long long attach_execs(struct attacher *a, int pid);
+/* pid execs another program: delete its blocks and stacks from the maps (its old
+ * program's memory is gone) and, in the growth tier, read its new executable's text. */
+int attach_forget_process(struct attacher *a, int pid, char *err, size_t errlen);
 /* Count a request at every call of symbol (in the object at path, as the process sees
  * it), or at every hit of the USDT probe provider:name in that object. */
 int attach_request_uprobe(struct attacher *a, int pid, const char *path, const char *symbol,

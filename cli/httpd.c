@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include "httpd.h"
 
-#define ACCEPTS_PER_GO 64 /* connections accepted per httpd_service() */
+#define ACCEPTS_PER_GO 1024 /* connections accepted per httpd_service(): drain a flood */
 #define DRAINS_PER_GO  16 /* recv calls on a closing client per httpd_service() */
 
 enum state {
@@ -219,7 +219,7 @@ static int listen_on(const char *addr, const struct sockaddr_storage *ss, sockle
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)ss, sslen) || listen(fd, 64)) {
+	if (bind(fd, (const struct sockaddr *)ss, sslen) || listen(fd, 4096)) {
 		e = errno;
 		close(fd);
 		fail(err, errlen, "--listen %s: %s", addr, bind_error(e, port));
@@ -369,18 +369,19 @@ static bool bad_chars(const char *s, size_t n)
 	return false;
 }
 
-/* The status of the request at c->head, from its line METHOD SP TARGET SP HTTP/1.x:
- * 200, 400, 404 or 405; *head_only for HEAD. */
-static int request_status(const struct client *c, bool *head_only)
+int httpd_parse_request(const char *head, size_t hlen, bool *head_only)
 {
-	const char *line = c->head, *end = memchr(line, '\n', c->rlen);
+	const char *line = head, *end = memchr(line, '\n', hlen);
 	const char *sp1, *sp2;
-	size_t len = end - line, mlen;
+	size_t len, mlen;
 
 	*head_only = false;
+	if (!end)
+		return 400;
+	len = end - line;
 	if (len && line[len - 1] == '\r')
 		len--;
-	if (memchr(c->head, '\0', c->rlen) || bad_chars(line, len))
+	if (memchr(head, '\0', hlen) || bad_chars(line, len))
 		return 400;
 	sp1 = memchr(line, ' ', len);
 	sp2 = sp1 ? memchr(sp1 + 1, ' ', line + len - sp1 - 1) : NULL;
@@ -404,7 +405,7 @@ static void answer(struct httpd *h, struct client *c)
 {
 	bool head_only;
 
-	switch (request_status(c, &head_only)) {
+	switch (httpd_parse_request(c->head, c->rlen, &head_only)) {
 	case 200:
 		answer_page(h, c, head_only);
 		break;
@@ -537,25 +538,34 @@ static void service_client(struct httpd *h, struct client *c, unsigned long long
 	expire(c, now);
 }
 
-/* A free slot; when there is none, the oldest client still sending its request is
- * dropped (or else the oldest client). */
+/* Which client to drop for a new one, lower first: one that has sent nothing yet (a
+ * flood of idle connections only ever displaces itself), one already answered and
+ * waiting for its close, one still sending its request, one being answered. */
+static int drop_rank(const struct client *c)
+{
+	if (c->state == C_READING && !c->rlen)
+		return 0;
+	if (c->state == C_CLOSING)
+		return 1;
+	return c->state == C_READING ? 2 : 3;
+}
+
+/* A free slot; when there is none, the oldest client of the lowest rank is dropped. */
 static struct client *free_slot(struct httpd *h)
 {
-	struct client *oldest = NULL, *oldest_reading = NULL;
+	struct client *victim = NULL;
 
 	for (int i = 0; i < HTTPD_MAX_CLIENTS; i++) {
 		struct client *c = &h->clients[i];
 
 		if (c->state == C_FREE)
 			return c;
-		if (!oldest || c->seq < oldest->seq)
-			oldest = c;
-		if (c->state == C_READING && (!oldest_reading || c->seq < oldest_reading->seq))
-			oldest_reading = c;
+		if (!victim || drop_rank(c) < drop_rank(victim) ||
+		    (drop_rank(c) == drop_rank(victim) && c->seq < victim->seq))
+			victim = c;
 	}
-	oldest = oldest_reading ? oldest_reading : oldest;
-	drop(oldest, true);
-	return oldest;
+	drop(victim, true);
+	return victim;
 }
 
 static void accept_clients(struct httpd *h, unsigned long long now)
@@ -577,6 +587,9 @@ static void accept_clients(struct httpd *h, unsigned long long now)
 		c->rlen = 0;
 		c->outlen = 0;
 		c->sent = 0;
+		/* A real client's request is usually there already: read (and answer) it
+		 * now, before the next connection may need the slot. */
+		service_client(h, c, now);
 	}
 }
 

@@ -19,6 +19,7 @@
 #ifndef AL_HTTPD_H
 #define AL_HTTPD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define HTTPD_MAX_CLIENTS 16
@@ -54,5 +55,11 @@ int httpd_set_body(struct httpd *h, const char *body, size_t len);
  * never blocks. Call it when poll() says httpd_fd() is readable and at least every
  * 100 ms (every 20 ms answers within ~20 ms). */
 void httpd_service(struct httpd *h);
+
+/* The status of a request from its head head[0..hlen) (what the client sent up to the
+ * blank line; not NUL-terminated), by its line METHOD SP TARGET SP HTTP/1.x: 200,
+ * 404, 405, or 400 (malformed, a NUL or control character, no line end); *head_only
+ * for HEAD. Pure: httpd_service() answers with it, and the fuzzer calls it. */
+int httpd_parse_request(const char *head, size_t hlen, bool *head_only);
 
 #endif

@@ -229,6 +229,7 @@ static void put_stack(FILE *f, const struct snap_stack *s)
 	put_str(f, s->kind ? s->kind : "?", 64);
 	u64_field(f, "live_bytes", st->live_bytes);
 	u64_field(f, "live_objects", st->live_objects);
+	u64_field(f, "untracked", st->untracked);
 	u64_field(f, "allocs", st->allocs);
 	u64_field(f, "alloc_bytes", st->alloc_bytes);
 	u64_field(f, "frees", st->frees);

@@ -32,6 +32,7 @@
 #include "sampler.h"
 #include "symbolize.h"
 #include "target.h"
+#include "text.h"
 
 #define MAX_TARGETS 64
 #define VERSION     "0.1.0"
@@ -76,6 +77,7 @@ static struct env {
 };
 
 static volatile sig_atomic_t stop_signal, dump_signal;
+static bool stdout_gone; /* the reader of stdout went away: end the run */
 
 static const char usage[] =
     "Usage: agentleak -p PID [-p PID ...] [OPTIONS] [INTERVAL [COUNT]]\n"
@@ -86,7 +88,7 @@ static const char usage[] =
     "freed since agentleak attached. Nothing is restarted or instrumented; uprobes\n"
     "on the malloc family of the process's real allocator (glibc, jemalloc,\n"
     "tcmalloc, or one linked into the program) and the mmap/munmap/mremap syscalls.\n"
-    "Stop with Ctrl-C or SIGTERM: a final report is printed and agentleak exits 0.\n"
+    "Stop with Ctrl-C, SIGTERM or SIGHUP: a final report is printed and agentleak exits 0.\n"
     "\n"
     "Options:\n"
     "  -p, --pid PID          trace this process (repeat for several, up to 64)\n"
@@ -237,7 +239,9 @@ static double parse_seconds(const char *s, const char *what)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 31536000)
+	/* Decimal only: strtod would take "0x1", "inf" and leading blanks too. */
+	if (errno || end == s || *end || strspn(s, "0123456789.") != strlen(s) || !(v > 0) ||
+	    v > 31536000)
 		die("invalid %s '%s': expected a number of seconds > 0 (see --help)", what, s);
 	return v;
 }
@@ -249,7 +253,8 @@ static double parse_bytes(const char *s, const char *what)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0) || v > 1e18)
+	if (errno || end == s || *end || strspn(s, "0123456789.eE+") != strlen(s) || !(v >= 0) ||
+	    v > 1e18)
 		die("invalid %s '%s': expected a number of bytes >= 0 (see --help)", what, s);
 	return v;
 }
@@ -470,6 +475,7 @@ static void growth_target(int pid, struct al_allocator *al)
 		snprintf(al->target_path, sizeof(al->target_path), "?");
 	else
 		al->target_path[n] = '\0';
+	text_sanitize(al->target_path, sizeof(al->target_path));
 }
 
 static void open_targets(void)
@@ -483,6 +489,17 @@ static void open_targets(void)
 				die("PID %d given twice", env.pids[i]);
 		if (target_open(&targets[i], env.pids[i], err, sizeof(err)))
 			die("%s", err);
+		if (targets[i].thread) {
+			fprintf(stderr,
+			        "agentleak: %d is a thread of process %d (%s): taking the whole "
+			        "process\n",
+			        targets[i].thread, targets[i].pid, targets[i].comm);
+			env.pids[i] = targets[i].pid;
+			for (j = 0; j < i; j++)
+				if (env.pids[j] == env.pids[i])
+					die("PID %d given twice (%d is one of its threads)",
+					    env.pids[i], targets[i].thread);
+		}
 		if (env.growth && !env.auto_mode) {
 			growth_target(env.pids[i], &allocators[i]);
 		} else if (allocator_find(env.pids[i], &allocators[i], err, sizeof(err)))
@@ -492,17 +509,44 @@ static void open_targets(void)
 	}
 }
 
+/* A target that execs another program: its old program's memory is gone, so are its
+ * blocks, stacks and series; tracing goes on. */
+static void forget_program(struct target *t, struct attacher *att, struct sampler *s,
+                           struct analyser *an, struct symbolizer *sym)
+{
+	char err[512];
+
+	fprintf(stderr,
+	        "agentleak: pid %d (%s) executed a new program (%s): what it allocated before "
+	        "is forgotten\n",
+	        t->pid, t->old_comm, t->comm);
+	if (attach_forget_process(att, t->pid, err, sizeof(err)))
+		fprintf(stderr, "agentleak: warning: %s\n", err);
+	sampler_forget(s, t->pid);
+	if (analyser_forget_process(an, t->pid))
+		die("out of memory");
+	sym_forget_process(sym, t->pid);
+	sym_add_process(sym, t->pid);
+}
+
 /* Returns true when every target has exited. */
-static bool check_targets(struct sampler *s)
+static bool check_targets(struct sampler *s, struct attacher *att, struct analyser *an,
+                          struct symbolizer *sym)
 {
 	int i, alive = 0;
 
 	for (i = 0; i < env.npids; i++) {
 		if (targets[i].exited)
 			continue;
-		if (target_alive(&targets[i])) {
+		switch (target_check(&targets[i], attach_execs(att, targets[i].pid))) {
+		case TARGET_EXECED:
+			forget_program(&targets[i], att, s, an, sym);
+			/* fall through */
+		case TARGET_ALIVE:
 			alive++;
 			continue;
+		case TARGET_EXITED:
+			break;
 		}
 		targets[i].exited = true;
 		sampler_forget(s, targets[i].pid);
@@ -598,8 +642,8 @@ static void emit(const struct run_ctx *c, const struct sample *smp, enum emit wh
 		outputs_dump(c->out, &snap);
 	else if (what == EMIT_METRICS)
 		outputs_metrics(c->out, &snap);
-	else
-		outputs_report(c->out, &snap);
+	else if (outputs_report(c->out, &snap) == -EPIPE)
+		stdout_gone = true;
 	snapshot_free(&snap);
 }
 
@@ -695,7 +739,7 @@ int main(int argc, char **argv)
 	double start, next_report, next_check = 0;
 	long reports = 0;
 	char err[512];
-	int i, n, r;
+	int i, n, r, status;
 
 	/* One write per line: readers of our stderr never see half a line. */
 	setvbuf(stderr, NULL, _IOLBF, 0);
@@ -780,6 +824,7 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, on_dump);
 	fprintf(stderr, "agentleak: tracing %d process(es); Ctrl-C to stop\n", env.npids);
@@ -791,7 +836,7 @@ int main(int argc, char **argv)
 	ctx.start = start;
 	next_report = start + env.interval;
 	next_sample = start;
-	while (!stop_signal) {
+	while (!stop_signal && !stdout_gone) {
 		double now;
 
 		r = sampler_poll(smpl, 20);
@@ -800,7 +845,7 @@ int main(int argc, char **argv)
 		now = now_seconds();
 		if (now >= next_check) {
 			next_check = now + 0.2;
-			if (check_targets(smpl)) {
+			if (check_targets(smpl, att, an, sym)) {
 				fprintf(stderr, "agentleak: all targets exited\n");
 				break;
 			}
@@ -834,12 +879,12 @@ int main(int argc, char **argv)
 	take_sample(smpl, att, req, an, &smp, now_seconds() - start);
 	emit(&ctx, &smp, EMIT_FINAL, now_seconds() - start, false);
 
-	outputs_close(out);
+	status = outputs_close(out) ? 1 : 0;
 	sample_release(&smp);
 	analyser_free(an);
 	requests_free(req);
 	sampler_free(smpl);
 	attach_close(att);
 	sym_free(sym);
-	return 0;
+	return status;
 }

@@ -1,8 +1,5 @@
-/* outfile.c - output files replaced atomically: checks, temporary file, rename.
- *
- * The one place where the file exporters (pprof, folded, HTML, the Prometheus
- * textfile) check an output path and replace a file: temporary file next to it,
- * fsync, rename(2), fsync of the directory. See outfile.h.
+/* outfile.c - every file agentleak writes: checks, held directories, temporary file,
+ * rename, append (see outfile.h for the rule).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,9 +8,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "outfile.h"
+
+#define MAX_HELD 16
+
+/* The directories of the paths checked at start, held open for the run. */
+static struct held {
+	char path[PATH_MAX];
+	int dirfd;
+} held[MAX_HELD];
+static int nheld;
 
 /* "cannot write PATH: REASON" into err (when there is one); returns ret. */
 __attribute__((format(printf, 5, 6))) static int fail(char *err, size_t errlen, int ret,
@@ -31,121 +38,165 @@ __attribute__((format(printf, 5, 6))) static int fail(char *err, size_t errlen, 
 	return ret;
 }
 
-/* o->path, o->dir and o->tmp (".BASE.XXXXXX" beside path) from path. */
-static int split(struct outfile *o, const char *path, char *err, size_t errlen)
+/* path's directory (".": none) and base name. */
+static int split(const char *path, char *dir, size_t dirlen, const char **base, char *err,
+                 size_t errlen)
 {
-	const char *base;
 	size_t len = path ? strlen(path) : 0;
-	int dirlen;
+	const char *b;
+	int n;
 
 	if (!len) {
 		if (err && errlen)
 			snprintf(err, errlen, "empty path: no file name to write");
 		return -EINVAL;
 	}
-	if (len >= sizeof(o->path))
+	if (len >= PATH_MAX)
 		return fail(err, errlen, -ENAMETOOLONG, path, "file name too long");
-	base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+	b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	if (!*b || !strcmp(b, ".") || !strcmp(b, ".."))
 		return fail(err, errlen, -EISDIR, path, "it is a directory");
-	dirlen = (int)(base - path);
-	memcpy(o->path, path, len + 1);
-	if (!dirlen)
-		snprintf(o->dir, sizeof(o->dir), ".");
-	else
-		snprintf(o->dir, sizeof(o->dir), "%.*s", dirlen > 1 ? dirlen - 1 : 1, path);
-	/* The base name is cut so that the temporary name stays under NAME_MAX. */
-	if (snprintf(o->tmp, sizeof(o->tmp), "%.*s.%.200s.XXXXXX", dirlen, path, base) >=
-	    (int)sizeof(o->tmp))
+	if (strlen(b) > 200)
 		return fail(err, errlen, -ENAMETOOLONG, path, "file name too long");
+	n = (int)(b - path);
+	if (!n)
+		snprintf(dir, dirlen, ".");
+	else
+		snprintf(dir, dirlen, "%.*s", n > 1 ? n - 1 : 1, path);
+	*base = b;
 	return 0;
 }
 
-/* The directory exists; path is absent or a regular file. */
-static int check_kinds(const struct outfile *o, char *err, size_t errlen)
+static int held_dir(const char *path)
 {
-	struct stat st;
-	int e;
+	int i;
 
-	if (stat(o->dir, &st)) {
+	for (i = 0; i < nheld; i++)
+		if (!strcmp(held[i].path, path))
+			return held[i].dirfd;
+	return -1;
+}
+
+/* The directory of path: the one held since outfile_check(), else opened now (*own). */
+static int open_dir(const char *path, const char **base, bool *own, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	int fd, e;
+
+	e = split(path, dir, sizeof(dir), base, err, errlen);
+	if (e)
+		return e;
+	fd = held_dir(path);
+	if (fd >= 0) {
+		*own = false;
+		return fd;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
 		e = errno;
 		if (e == ENOENT)
-			return fail(err, errlen, -e, o->path, "directory %s does not exist",
-			            o->dir);
+			return fail(err, errlen, -e, path, "directory %s does not exist", dir);
 		if (e == ENOTDIR)
-			return fail(err, errlen, -e, o->path, "%s is not a directory", o->dir);
-		return fail(err, errlen, -e, o->path, "directory %s: %s", o->dir, strerror(e));
+			return fail(err, errlen, -e, path, "%s is not a directory", dir);
+		return fail(err, errlen, -e, path, "directory %s: %s", dir, strerror(e));
 	}
-	if (!S_ISDIR(st.st_mode))
-		return fail(err, errlen, -ENOTDIR, o->path, "%s is not a directory", o->dir);
-	if (lstat(o->path, &st)) {
-		e = errno;
-		return e == ENOENT ? 0 : fail(err, errlen, -e, o->path, "%s", strerror(e));
-	}
+	*own = true;
+	return fd;
+}
+
+/* base in dirfd is absent or a regular file. */
+static int check_kind(int dirfd, const char *base, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW))
+		return errno == ENOENT ? 0 : fail(err, errlen, -errno, path, "%s", strerror(errno));
 	if (S_ISLNK(st.st_mode))
-		return fail(err, errlen, -ELOOP, o->path,
-		            "it is a symbolic link (refusing to replace it)");
+		return fail(err, errlen, -ELOOP, path,
+		            "it is a symbolic link (agentleak never writes through one)");
 	if (S_ISDIR(st.st_mode))
-		return fail(err, errlen, -EISDIR, o->path, "it is a directory");
+		return fail(err, errlen, -EISDIR, path, "it is a directory");
 	if (!S_ISREG(st.st_mode))
-		return fail(err, errlen, -EINVAL, o->path, "not a regular file");
+		return fail(err, errlen, -EINVAL, path, "not a regular file");
 	return 0;
+}
+
+/* A new file ".BASE.XXXXXX" in dirfd, created exclusively, never through a link. */
+static int create_tmp(int dirfd, const char *base, char *tmp, size_t tmplen, mode_t mode)
+{
+	int tries, fd;
+
+	for (tries = 0; tries < 100; tries++) {
+		unsigned int r = 0;
+
+		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+			r = (unsigned int)rand() ^ (unsigned int)getpid() << 8;
+		snprintf(tmp, tmplen, ".%s.%06x", base, r & 0xffffff);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			if (fchmod(fd, mode)) {
+				int e = errno;
+
+				close(fd);
+				unlinkat(dirfd, tmp, 0);
+				errno = e;
+				return -1;
+			}
+			return fd;
+		}
+		if (errno != EEXIST)
+			return -1;
+	}
+	errno = EEXIST;
+	return -1;
 }
 
 int outfile_begin(struct outfile *o, const char *path, mode_t mode, char *err, size_t errlen)
 {
-	mode_t mask;
+	const char *base;
 	int fd, e;
 
-	o->f = NULL;
-	e = split(o, path, err, errlen);
-	if (!e)
-		e = check_kinds(o, err, errlen);
+	memset(o, 0, sizeof(*o));
+	o->dirfd = -1;
+	fd = open_dir(path, &base, &o->own_dir, err, errlen);
+	if (fd < 0)
+		return fd;
+	o->dirfd = fd;
+	snprintf(o->path, sizeof(o->path), "%s", path);
+	e = check_kind(fd, base, path, err, errlen);
 	if (e) {
-		o->tmp[0] = '\0';
+		outfile_abort(o);
 		return e;
 	}
-	fd = mkostemp(o->tmp, O_CLOEXEC);
+	fd = create_tmp(o->dirfd, base, o->tmp, sizeof(o->tmp), mode ? mode : OUTFILE_MODE);
 	if (fd < 0) {
+		char dir[PATH_MAX];
+
 		e = errno;
 		o->tmp[0] = '\0';
-		return fail(err, errlen, -e, path, "cannot create a file in %s: %s", o->dir,
+		outfile_abort(o);
+		split(path, dir, sizeof(dir), &base, NULL, 0);
+		return fail(err, errlen, -e, path, "cannot create a file in %s: %s", dir,
 		            strerror(e));
 	}
-	if (!mode) {
-		mask = umask(0);
-		umask(mask);
-		mode = 0666 & ~mask;
-	}
-	if (fchmod(fd, mode) || !(o->f = fdopen(fd, "w"))) {
+	o->f = fdopen(fd, "w");
+	if (!o->f) {
 		e = errno;
 		close(fd);
 		outfile_abort(o);
-		return fail(err, errlen, -e, path, "temporary file %s: %s", o->tmp, strerror(e));
+		return fail(err, errlen, -e, path, "%s", strerror(e));
 	}
 	errno = 0;
 	return 0;
 }
 
-/* fsync the directory, so that the rename survives a crash. */
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int e = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) && errno != EINVAL)
-		e = -errno;
-	close(fd);
-	return e;
-}
-
 int outfile_commit(struct outfile *o, char *err, size_t errlen)
 {
+	const char *base = strrchr(o->path, '/');
 	int e = 0;
 
+	base = base ? base + 1 : o->path;
 	if (fflush(o->f))
 		e = errno ? errno : EIO;
 	else if (ferror(o->f))
@@ -155,17 +206,25 @@ int outfile_commit(struct outfile *o, char *err, size_t errlen)
 	if (fclose(o->f) && !e)
 		e = errno ? errno : EIO;
 	o->f = NULL;
-	if (!e && rename(o->tmp, o->path))
+	/* Again: a symbolic link planted since is refused, not replaced. */
+	if (!e)
+		e = -check_kind(o->dirfd, base, o->path, NULL, 0);
+	if (!e && renameat(o->dirfd, o->tmp, o->dirfd, base))
 		e = errno;
 	if (e) {
 		outfile_abort(o);
-		return fail(err, errlen, -e, o->path, "%s", strerror(e));
+		return fail(err, errlen, -e, o->path, "%s",
+		            e == ELOOP ? "it became a symbolic link (agentleak never writes "
+		                         "through one)"
+		                       : strerror(e));
 	}
 	o->tmp[0] = '\0';
-	e = sync_dir(o->dir);
+	if (fsync(o->dirfd) && errno != EINVAL)
+		e = errno;
+	outfile_abort(o);
 	if (e)
-		return fail(err, errlen, e, o->path, "replaced, but fsync of %s: %s", o->dir,
-		            strerror(-e));
+		return fail(err, errlen, -e, o->path, "replaced, but fsync of its directory: %s",
+		            strerror(e));
 	return 0;
 }
 
@@ -174,9 +233,13 @@ void outfile_abort(struct outfile *o)
 	if (o->f)
 		fclose(o->f);
 	o->f = NULL;
-	if (o->tmp[0])
-		unlink(o->tmp);
+	if (o->tmp[0] && o->dirfd >= 0)
+		unlinkat(o->dirfd, o->tmp, 0);
 	o->tmp[0] = '\0';
+	if (o->own_dir && o->dirfd >= 0)
+		close(o->dirfd);
+	o->own_dir = false;
+	o->dirfd = -1;
 }
 
 int outfile_check(const char *path, char *err, size_t errlen)
@@ -184,7 +247,106 @@ int outfile_check(const char *path, char *err, size_t errlen)
 	struct outfile o;
 	int e = outfile_begin(&o, path, 0600, err, errlen);
 
-	if (!e)
-		outfile_abort(&o);
-	return e;
+	if (e)
+		return e;
+	if (o.own_dir && nheld < MAX_HELD) {
+		/* Hold the directory for the run. */
+		snprintf(held[nheld].path, sizeof(held[nheld].path), "%s", path);
+		held[nheld++].dirfd = o.dirfd;
+		o.own_dir = false;
+	}
+	outfile_abort(&o);
+	return 0;
+}
+
+bool outfile_same(const char *a, const char *b)
+{
+	char da[PATH_MAX], db[PATH_MAX];
+	const char *ba, *bb;
+	struct stat sa, sb;
+
+	if (split(a, da, sizeof(da), &ba, NULL, 0) || split(b, db, sizeof(db), &bb, NULL, 0))
+		return false;
+	if (strcmp(ba, bb))
+		return false;
+	if (stat(da, &sa) || stat(db, &sb))
+		return !strcmp(da, db);
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+FILE *outfile_append(const char *path, char *err, size_t errlen)
+{
+	const int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	struct stat st, dst;
+	const char *base;
+	bool own;
+	int dirfd, fd, e = 0;
+	FILE *f = NULL;
+
+	dirfd = open_dir(path, &base, &own, err, errlen);
+	if (dirfd < 0)
+		return NULL;
+	fd = openat(dirfd, base, flags | O_CREAT | O_EXCL, OUTFILE_MODE);
+	if (fd >= 0) {
+		if (fchmod(fd, OUTFILE_MODE))
+			e = errno;
+	} else if (errno == EEXIST) {
+		fd = openat(dirfd, base, flags);
+	}
+	if (fd < 0) {
+		e = errno;
+		fail(err, errlen, -e, path, "%s",
+		     e == ELOOP   ? "it is a symbolic link (agentleak never writes through one)"
+		     : e == ENXIO ? "not a regular file"
+		                  : strerror(e));
+		goto out;
+	}
+	if (!e && fstat(fd, &st))
+		e = errno;
+	if (e) {
+		fail(err, errlen, -e, path, "%s", strerror(e));
+	} else if (!S_ISREG(st.st_mode)) {
+		e = EINVAL;
+		fail(err, errlen, -e, path, "not a regular file");
+	} else if (st.st_nlink > 1) {
+		e = EMLINK;
+		fail(err, errlen, -e, path,
+		     "it has %lu hard links (refused: one may be another's file)",
+		     (unsigned long)st.st_nlink);
+	} else if (!fstat(dirfd, &dst) && (dst.st_mode & S_IWOTH) && st.st_uid != geteuid()) {
+		e = EPERM;
+		fail(err, errlen, -e, path,
+		     "owned by uid %u in a directory anyone can write (refused)",
+		     (unsigned)st.st_uid);
+	} else if (fcntl(fd, F_SETFL, O_WRONLY | O_APPEND) || !(f = fdopen(fd, "a"))) {
+		e = errno;
+		fail(err, errlen, -e, path, "%s", strerror(e));
+	}
+	if (e && fd >= 0)
+		close(fd);
+out:
+	if (own)
+		close(dirfd);
+	return e ? NULL : f;
+}
+
+void outfile_remove(const char *path)
+{
+	const char *base;
+	struct stat st;
+	bool own;
+	int dirfd = open_dir(path, &base, &own, NULL, 0);
+
+	if (dirfd < 0)
+		return;
+	if (!fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) && S_ISREG(st.st_mode))
+		unlinkat(dirfd, base, 0);
+	if (own)
+		close(dirfd);
+}
+
+void outfile_release_all(void)
+{
+	while (nheld > 0)
+		close(held[--nheld].dirfd);
 }

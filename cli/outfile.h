@@ -1,11 +1,20 @@
-/* outfile.h - output files replaced atomically, shared by the file exporters.
+/* outfile.h - every file agentleak writes, under one rule.
  *
- * An exporter writes into a hidden temporary file in the destination's directory
- * (".BASE.XXXXXX": node_exporter and shells skip dotfiles, and it never ends in the
- * destination's suffix), then renames it over the destination and syncs the
- * directory, so a reader sees the complete old file or the complete new one, never
- * a part. outfile_check() runs the same checks before tracing starts, so that a bad
- * path is refused at once rather than at the first write.
+ * agentleak runs as root and writes where the user points it, possibly into a
+ * directory others can write to. So every output file goes through here, and:
+ *  - its directory is opened once, when the path is checked at start, and that
+ *    directory descriptor is held for the whole run: later writes use openat/renameat
+ *    relative to it, so swapping a directory in the path for a symbolic link later
+ *    changes nothing;
+ *  - nothing is ever written through a symbolic link: the file is created with
+ *    O_EXCL|O_NOFOLLOW (a temporary file, then renamed over the destination), and the
+ *    append-mode file (--json-file) is opened with O_NOFOLLOW and must be a regular
+ *    file with one link, owned by us when the directory is world-writable;
+ *  - files are created 0644 whatever the umask;
+ *  - special files are never opened for writing (a FIFO would block).
+ * Replaced files are written to a hidden temporary file in the same directory
+ * (".BASE.XXXXXX": node_exporter and shells skip dotfiles), fsynced, renamed over the
+ * destination, and the directory synced: a reader sees the old file or the new one.
  *
  * Every message is one line, "cannot write PATH: REASON"; every error is -errno.
  */
@@ -13,28 +22,33 @@
 #define AL_OUTFILE_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
 
+#define OUTFILE_MODE 0644
+
 struct outfile {
 	FILE *f;             /* the temporary file, open for writing */
 	char path[PATH_MAX]; /* the destination */
-	char tmp[PATH_MAX];  /* the temporary file */
-	char dir[PATH_MAX];  /* their directory ("." for a bare name) */
+	char tmp[NAME_MAX + 1];
+	int dirfd;    /* the destination's directory */
+	bool own_dir; /* dirfd opened for this write (path never checked) */
 };
 
-/* Can path be written as outfile_begin() and outfile_commit() do it? The path is not
- * empty and does not end in '/', its directory exists and takes a new file (one is
- * created and removed), path itself is absent or a regular file: a symbolic link is
- * refused (-ELOOP) rather than followed or replaced, a directory (-EISDIR) and any
- * special file (-EINVAL) too. Returns 0, or -errno with a message in err. */
+/* Check that path can be written (its directory exists and takes a new file; path is
+ * absent or a regular file: a symbolic link (-ELOOP), a directory (-EISDIR) or any
+ * special file (-EINVAL) is refused), and hold its directory open for the run.
+ * Returns 0, or -errno with a message in err. */
 int outfile_check(const char *path, char *err, size_t errlen);
 
-/* The checks of outfile_check(), then a new temporary file in path's directory
- * (mkstemp), mode `mode` exactly, or 0666 & ~umask when mode is 0, open in o->f.
- * errno is 0 on success, so a later stream error keeps its own. Returns 0, or -errno
- * with a message in err (nothing left behind). */
+/* Are a and b the same file (the same directory and name)? */
+bool outfile_same(const char *a, const char *b);
+
+/* The checks of outfile_check(), then a new temporary file beside path, mode `mode`
+ * (0: OUTFILE_MODE), open in o->f. errno is 0 on success, so a later stream error
+ * keeps its own. Returns 0, or -errno with a message in err (nothing left behind). */
 int outfile_begin(struct outfile *o, const char *path, mode_t mode, char *err, size_t errlen);
 
 /* Flush, fsync and close o->f, rename the temporary file over o->path, fsync the
@@ -45,5 +59,15 @@ int outfile_commit(struct outfile *o, char *err, size_t errlen);
 
 /* Close and remove the temporary file; path is left as it was. Safe to repeat. */
 void outfile_abort(struct outfile *o);
+
+/* Open path for appending (created OUTFILE_MODE when absent), by the rules above.
+ * Returns the stream, or NULL with a message in err. */
+FILE *outfile_append(const char *path, char *err, size_t errlen);
+
+/* Remove path if it is a regular file (never what a symbolic link points to). */
+void outfile_remove(const char *path);
+
+/* Close the directories held since outfile_check(). */
+void outfile_release_all(void);
 
 #endif

@@ -22,15 +22,18 @@ struct outputs;
 struct outputs *outputs_open(const struct output_opts *o, char *err, size_t errlen);
 /* Do the file outputs need every stack symbolized (pprof, folded)? */
 bool outputs_want_all_stacks(const struct outputs *out);
-/* An interval report (final=false) or the closing one. Problems are warnings on stderr. */
-void outputs_report(struct outputs *out, const struct snapshot *snap);
+/* An interval report (final=false) or the closing one. A failed write is a warning on
+ * stderr (and makes outputs_close() fail). Returns -EPIPE once stdout's reader has gone
+ * away (the run should end), else 0. */
+int outputs_report(struct outputs *out, const struct snapshot *snap);
 /* Only the Prometheus outputs (the first sample, before the first report). */
 void outputs_metrics(struct outputs *out, const struct snapshot *snap);
 /* SIGUSR1: write the pprof and HTML files now. */
 void outputs_dump(struct outputs *out, const struct snapshot *snap);
 /* Serve the metrics listener without blocking; call every loop turn. */
 void outputs_service(struct outputs *out);
-/* Clean exit: remove the textfile unless --keep, close everything. */
-void outputs_close(struct outputs *out);
+/* Clean exit: remove the textfile unless --keep, close everything. Returns -1 (and
+ * says so on stderr) when any write failed during the run or stdout was closed. */
+int outputs_close(struct outputs *out);
 
 #endif

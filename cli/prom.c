@@ -524,8 +524,6 @@ int prom_check_path(const char *path, char *err, size_t errlen)
 
 void prom_remove_textfile(const char *path)
 {
-	struct stat st;
-
-	if (path && *path && !lstat(path, &st) && S_ISREG(st.st_mode))
-		unlink(path);
+	if (path && *path)
+		outfile_remove(path);
 }

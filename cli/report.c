@@ -99,6 +99,17 @@ static void print_verdict(FILE *out, const struct snapshot *snap, const struct s
 		fprintf(out, "%.0f%% of growth\n", 100 * s->growth_share);
 }
 
+/* A stack that lost blocks: its numbers undercount and its verdict is frozen. */
+static void print_untracked(FILE *out, const struct snap_stack *s)
+{
+	if (s->st.untracked)
+		fprintf(
+		    out,
+		    "    unreliable: %llu allocations not tracked (alloc map full, see "
+		    "--max-allocs): live bytes undercount; the verdict is the one from before\n",
+		    (unsigned long long)s->st.untracked);
+}
+
 static void print_stack(FILE *out, const struct snapshot *snap, int rank,
                         const struct snap_stack *s, int max_depth)
 {
@@ -111,6 +122,7 @@ static void print_stack(FILE *out, const struct snapshot *snap, int rank,
 	        (unsigned long long)s->st.live_objects, (unsigned long long)s->st.allocs,
 	        (unsigned long long)s->st.alloc_bytes, (unsigned long long)s->st.frees);
 	print_verdict(out, snap, s);
+	print_untracked(out, s);
 	for (i = 0; i < s->nframes && i < max_depth; i++)
 		fprintf(out, "    #%d %s\n", i, s->frames[i].text);
 }

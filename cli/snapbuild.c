@@ -170,6 +170,12 @@ static int fill_frames(const struct snap_input *in, struct snap_stack *s)
 
 	n = sampler_stack(in->sampler, s->key.stackid, ips, AL_MAX_STACK_DEPTH);
 	ips[0] = s->key.caller;
+	/* An allocator with a frame pointer (linked into a static binary) leaves its own
+	 * return address as the walk's frame 1: the caller again. */
+	if (n > 1 && ips[1] == ips[0]) {
+		memmove(ips + 1, ips + 2, (n - 2) * sizeof(ips[0]));
+		n--;
+	}
 	if (n < 1)
 		n = 1;
 	if (n > in->max_depth)

@@ -48,7 +48,7 @@ struct snap_stack {
 
 struct snap_process {
 	int pid;
-	char comm[32];
+	char comm[80];
 	char flavor[32];      /* glibc, jemalloc, tcmalloc, musl, static, other */
 	char allocator[4096]; /* path of the object providing malloc */
 	bool exited;

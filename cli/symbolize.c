@@ -32,6 +32,8 @@
 #include <zlib.h>
 
 #include "symbolize.h"
+#include "safeio.h"
+#include "text.h"
 
 #define MOD_BUCKETS     256
 #define PROC_BUCKETS    256
@@ -243,6 +245,24 @@ static void mod_free(struct module *m)
 
 /* Standard lookup (build-id, then .gnu_debuglink next to the file and under the
  * debuginfo path), retried with the file as seen through the process's root. */
+/* Is a debug link candidate of file (its directory, its .debug/) a special file? */
+static bool debuglink_special(const char *file, const char *link)
+{
+	char path[PATH_MAX];
+	const char *slash;
+	int dir;
+
+	if (!file || !link || !*link || strchr(link, '/'))
+		return link && strchr(link, '/'); /* a link with a '/' is not a name */
+	slash = strrchr(file, '/');
+	dir = slash ? (int)(slash - file) : 0;
+	snprintf(path, sizeof(path), "%.*s/%s", dir, file, link);
+	if (safeio_special(path))
+		return true;
+	snprintf(path, sizeof(path), "%.*s/.debug/%s", dir, file, link);
+	return safeio_special(path);
+}
+
 static int find_debuginfo(Dwfl_Module *dmod, void **userdata, const char *modname, Dwarf_Addr base,
                           const char *file_name, const char *debuglink_file,
                           GElf_Word debuglink_crc, char **debuginfo_file_name)
@@ -251,6 +271,13 @@ static int find_debuginfo(Dwfl_Module *dmod, void **userdata, const char *modnam
 	char path[PATH_MAX];
 	int fd;
 
+	/* libdw opens the debug link's candidates itself, with a blocking open(): one
+	 * the target made a FIFO would hang us. */
+	if (debuglink_special(file_name, debuglink_file) ||
+	    (m && m->root &&
+	     snprintf(path, sizeof(path), "%s%s", m->root, m->path) < (int)sizeof(path) &&
+	     debuglink_special(path, debuglink_file)))
+		return -1;
 	if (!m || m->path[0] != '/')
 		return dwfl_build_id_find_debuginfo(dmod, userdata, modname, base, file_name,
 		                                    debuglink_file, debuglink_crc,
@@ -364,10 +391,10 @@ static int open_same_inode(const char *path, unsigned long long ino)
 	struct stat st;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = safeio_open(path);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_ino != ino) {
+	if (fstat(fd, &st) || st.st_ino != ino) {
 		close(fd);
 		return -1;
 	}
@@ -388,7 +415,7 @@ static int mod_open_file(struct symbolizer *s, struct module *m, int pid, const 
 	if (fd < 0) {
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid, mp->start,
 		         mp->end);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = safeio_open(path);
 	}
 	if (fd < 0)
 		fd = open_same_inode(m->path, m->ino);
@@ -1064,6 +1091,10 @@ static void fill_frame(struct sym_frame *out, const struct cache_ent *e)
 	out->line = e->file ? e->line : 0;
 	copy_str(out->module, sizeof(out->module), e->mod ? e->mod->path : NULL);
 	out->module_off = e->module_off;
+	/* Names from the target's files: printable everywhere (text.h). */
+	text_sanitize(out->func, sizeof(out->func));
+	text_sanitize(out->file, sizeof(out->file));
+	text_sanitize(out->module, sizeof(out->module));
 }
 
 /* The process snapshot for pid; taken now if pid is new and alive. */

@@ -65,6 +65,8 @@ struct al_stack_stats {
 	__u64 alloc_bytes;
 	__u64 frees;
 	__u64 free_bytes;
+	__u64 untracked; /* allocations counted in allocs but not recorded (alloc map full):
+	                  * live bytes undercount from the first one on */
 };
 
 /* Growth tier pages are kept in the same map as heap blocks, tagged by bit 0. */

@@ -83,6 +83,8 @@ VERDICT_RE = re.compile(
     + FLOAT + r"\), " + FLOAT + r" B/hour, " + FLOAT + r" (requests|s), R2 " + FLOAT
     + r", (\d+%|n/a) of growth$")
 VERDICT_LOOSE_RE = re.compile(r"^verdict: ([a-z]+)\b")
+# after the verdict line of a stack that lost blocks (alloc map full)
+UNRELIABLE_RE = re.compile(r"^unreliable: (\d+) allocations not tracked ")
 
 LEAKS_RE = re.compile(r"^leaks: " + NUM + r" stacks?, " + FLOAT + r" B/(request|s) together$")
 
@@ -144,6 +146,7 @@ def parse_stack(m):
         "alloc_bytes": int(m.group(7)),
         "frees": int(m.group(8)),
         "verdict": None,
+        "untracked": 0,
         "frames": [],
     }
 
@@ -231,6 +234,10 @@ def parse_line(rep, raw, state):
             if not verdict["strict"]:
                 rep["unparsed"].append(raw)  # a verdict line off the contract
             return
+    m = UNRELIABLE_RE.match(line)
+    if m and rep["stacks"] and not rep["stacks"][-1]["frames"]:
+        rep["stacks"][-1]["untracked"] = int(m.group(1))
+        return
     m = FRAME_RE.match(line)
     if m and rep["stacks"] and int(m.group(1)) == len(rep["stacks"][-1]["frames"]):
         rep["stacks"][-1]["frames"].append(m.group(2))

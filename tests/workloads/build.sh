@@ -5,7 +5,8 @@
 # (-O1 -g -fno-omit-frame-pointer): among them server (the HTTP workload of the
 # trend tests, with a USDT probe: needs <sys/sdt.h> from systemtap-sdt-dev) and
 # rss_retain; alloc_funcs is built a second time without frame pointers
-# (OUTDIR/alloc_funcs_nofp) and nolibc is a static program without libc.
+# (OUTDIR/alloc_funcs_nofp), hostile a second time statically (OUTDIR/hostile_static:
+# malloc in the executable) and nolibc is a static program without libc.
 # fastapi_app.py is not built: uvicorn runs it from this folder.
 set -eu
 
@@ -34,6 +35,9 @@ done
 echo "  CC      $out/alloc_funcs_nofp"
 $cc -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -pthread \
 	-o "$out/alloc_funcs_nofp" "$src/alloc_funcs.c"
+
+echo "  CC      $out/hostile_static"
+$cc $cflags -static -o "$out/hostile_static" "$src/hostile.c"
 
 echo "  CC      $out/nolibc"
 $cc -static -nostdlib -O2 -fno-stack-protector -Wall -Wextra \
