@@ -22,7 +22,7 @@
 #include "httpd.h"
 
 #define ACCEPTS_PER_GO 1024 /* connections accepted per httpd_service(): drain a flood */
-#define DRAINS_PER_GO  16 /* recv calls on a closing client per httpd_service() */
+#define DRAINS_PER_GO  16   /* recv calls on a closing client per httpd_service() */
 
 enum state {
 	C_FREE,
