@@ -428,7 +428,10 @@ const struct trend_result *analyser_verdict(struct analyser *an, const struct al
 	v = s->result.verdict;
 	if (v != V_LEAK && v != V_GROWING && !s->fitted) {
 		trend_fit(series_of(s), &an->params, &s->result);
-		s->result.verdict = v;
+		/* "stable" is what a change below the minimum effect reads (rule 1); when the
+		 * slope shown is significantly above zero that would contradict its own 95%
+		 * interval: it is rising, not (yet) a leak. */
+		s->result.verdict = v == V_STABLE && s->result.slope_lo > 0 ? V_GROWING : v;
 		s->fitted = true;
 	}
 	return &s->result;

@@ -420,3 +420,21 @@ def test_metrics_survive_a_connection_flood():
         if ok != 20:
             fail("%d of 20 scrapes failed during a connection flood (%s)"
                  % (20 - ok, "; ".join(errors[:3])), status, out, err)
+
+
+def test_no_stable_verdict_with_a_rising_interval():
+    """A short-lived target whose stack rises steadily, by less than the 64 KiB minimum
+    effect (60 x 1 KiB in 0.6 s): its verdict may not be 'stable' next to a 95% interval
+    entirely above zero (it read 'stable, +100538 B/s (95% CI 99774..101281)')."""
+    run = run_workload_under_agentleak(hostile("trickle"), exit_workload=True,
+                                       extra_agentleak_args=["--sample-period", "0.05"])
+    check_run(run, expect_exited=True)
+    pid = run.pids[0]
+    stacks = stacks_by_frame0(run.report["stacks"], pid, "leak_trickle")
+    if not stacks or not any(s["verdict"] for s in stacks):
+        run.problem("leak_trickle has no verdict")
+    for s in stacks:
+        v = s["verdict"]
+        if v and v["ci"] and v["kind"] == "stable" and v["ci"][0] > 0:
+            run.problem("contradiction: %s" % v["text"])
+    run.finish()

@@ -11,6 +11,8 @@
  *               itself again ("after-exec"), waits 1 s, and leak_after_exec keeps
  *               5 x malloc(8192): only those 40960 B are live afterwards
  *   short       exits 0.3 s after SIGUSR1 (leak_short keeps 3 x malloc(4096) meanwhile)
+ *   trickle     leak_trickle keeps malloc(1024) every 10 ms, 60 times (60 KiB: below
+ *               agentleak's 64 KiB minimum effect, but steadily rising), then exits
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -49,6 +51,16 @@ static NOINLINE void leak_after_exec(void)
 {
 	for (int i = 0; i < 5; i++)
 		keep[i] = malloc(8192);
+}
+
+static NOINLINE void leak_trickle(void)
+{
+	struct timespec tick = {0, 10000000};
+
+	for (int i = 0; i < 60; i++) {
+		keep[i] = malloc(1024);
+		nanosleep(&tick, NULL);
+	}
 }
 
 static NOINLINE void leak_short(void)
@@ -102,8 +114,8 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "name"))
 		prctl(PR_SET_NAME, "x\ny\033[2J", 0, 0, 0);
 	else if (strcmp(mode, "plain") && strcmp(mode, "thread") && strcmp(mode, "exec") &&
-	         strcmp(mode, "short")) {
-		fprintf(stderr, "usage: hostile plain|name|thread|exec|short\n");
+	         strcmp(mode, "short") && strcmp(mode, "trickle")) {
+		fprintf(stderr, "usage: hostile plain|name|thread|exec|short|trickle\n");
 		return 2;
 	}
 	printf("ready %d\n", getpid());
@@ -114,6 +126,10 @@ int main(int argc, char **argv)
 		leak_named();
 	} else if (!strcmp(mode, "thread")) {
 		leak_threaded();
+	} else if (!strcmp(mode, "trickle")) {
+		leak_trickle();
+		printf("done\n");
+		return 0;
 	} else if (!strcmp(mode, "short")) {
 		leak_short();
 		printf("done\n");
