@@ -6,6 +6,9 @@
 #   make bench    malloc+free pair cost (plain, agentleak, empty bpftrace probes), leak
 #                 detection latency, FastAPI throughput, cost at scale, classification
 #                 cost of 10,000 stacks, start time per mode and each program's verifier cost
+#   make soak     agentleak for an hour on the test server at a steady 50 requests/s: its RSS,
+#                 fds, CPU and map use stay flat, live bytes match the leak (bench/soak.py;
+#                 SOAK_SECONDS, SOAK_EVERY, SOAK_MODE; not part of make test)
 #   make install  agentleak to $(PREFIX)/sbin, the man page to $(PREFIX)/share/man/man8
 
 CC	?= gcc
@@ -32,7 +35,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/%,$(UNIT_SRCS))
 
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
-.PHONY: all deps test unit demo bench install clean format check-format workloads
+.PHONY: all deps test unit demo bench soak install clean format check-format workloads fuzz
 
 all: $(OUT)/agentleak $(UNIT_BINS) workloads
 
@@ -98,3 +101,56 @@ clean:
 $(OUT)/demo/%: demo/%.c
 	@mkdir -p $(OUT)/demo
 	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -o $@ $<
+
+# One hour (SOAK_SECONDS) at steady load; summary in bench/soak-last.md. Needs root.
+soak: deps all
+	bench/soak.py
+
+# make fuzz: the libFuzzer harnesses tests/fuzz/fuzz_NAME.c of every parser of what a traced
+# process or a network peer controls, built by clang in build/fuzz/ (the cli sources compiled
+# again there with ASan and UBSan: every one that needs no BPF skeleton, in an archive each
+# harness takes what it uses from), then each run FUZZ_SECONDS on tests/fuzz/corpus/NAME (new
+# inputs kept in build/fuzz/corpus/NAME). FUZZ_TARGETS="NAME ..." picks harnesses, FUZZ_JOBS
+# runs that many at once. Prints executions and coverage per harness; fails on a crash, whose
+# input stays in build/fuzz/NAME-crash-*. make test runs each for a few seconds (fuzz:NAME).
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_TARGETS ?=
+FUZZ_OUT     := $(OUT)/fuzz
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer \
+		-fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_BINS    := $(patsubst tests/fuzz/fuzz_%.c,$(FUZZ_OUT)/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB_SRCS := $(filter-out cli/main.c $(shell grep -l 'skel\.h\|<bpf/' cli/*.c),$(CLI_SRCS))
+FUZZ_LIB_OBJS := $(patsubst cli/%.c,$(FUZZ_OUT)/cli/%.o,$(FUZZ_LIB_SRCS))
+
+fuzz: $(FUZZ_BINS)
+	python3 tests/fuzz/run_fuzz.py --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+# Says what is missing, instead of a compiler or linker error, when clang or libFuzzer's
+# runtime is absent (checked whenever a harness is built: 0.2 s).
+.PHONY: fuzz-toolchain
+fuzz-toolchain: | $(FUZZ_OUT)
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' | \
+	 $(CLANG) -fsanitize=fuzzer,address,undefined -x c -o $(FUZZ_OUT)/toolchain-check - \
+	 >$(FUZZ_OUT)/toolchain-check.log 2>&1 || { echo "make fuzz: '$(CLANG)" \
+	 "-fsanitize=fuzzer,address,undefined' cannot build a harness: install clang and" \
+	 "libclang-rt-14-dev (scripts/install-deps.sh)" >&2; \
+	 cat $(FUZZ_OUT)/toolchain-check.log >&2; exit 1; }
+
+$(FUZZ_OUT)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/agentleak.h | fuzz-toolchain $(FUZZ_OUT)/cli
+	$(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_OUT)/libagentleak.a: $(FUZZ_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# The process the ELF harnesses point agentleak at (tests/fuzz/holder.h).
+$(FUZZ_OUT)/holder: tests/fuzz/holder.c | $(FUZZ_OUT)
+	$(CC) -static -s -O2 -Wall -o $@ $<
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OUT)/libagentleak.a \
+		    $(FUZZ_OUT)/holder | fuzz-toolchain
+	$(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OUT)/libagentleak.a \
+		$(LDLIBS)
+
+$(FUZZ_OUT) $(FUZZ_OUT)/cli:
+	mkdir -p $@

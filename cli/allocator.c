@@ -1072,20 +1072,33 @@ struct segment {
 	size_t len;
 };
 
+#define SEGMENT_MAX (1ULL << 30) /* bytes of an executable segment read for placement */
+
 static int load_segment(int fd, const GElf_Phdr *ph, struct segment *seg)
 {
 	size_t done = 0;
 	ssize_t n;
 
+	struct stat st;
+	size_t want = ph->p_filesz;
+
 	if (seg->bytes && seg->ph.p_offset == ph->p_offset && seg->ph.p_filesz == ph->p_filesz)
 		return 0;
+	/* The file says how big its segment is: never more than the file holds, nor than
+	 * any real text segment. */
+	if (fstat(fd, &st) || ph->p_offset > (GElf_Off)st.st_size)
+		return -EINVAL;
+	if (want > (GElf_Off)st.st_size - ph->p_offset)
+		want = (GElf_Off)st.st_size - ph->p_offset;
+	if (want > SEGMENT_MAX)
+		return -EFBIG;
 	free(seg->bytes);
-	seg->bytes = malloc(ph->p_filesz ? ph->p_filesz : 1);
+	seg->bytes = malloc(want ? want : 1);
 	seg->len = 0;
 	if (!seg->bytes)
 		return -ENOMEM;
-	while (done < ph->p_filesz) {
-		n = pread(fd, seg->bytes + done, ph->p_filesz - done, ph->p_offset + done);
+	while (done < want) {
+		n = pread(fd, seg->bytes + done, want - done, ph->p_offset + done);
 		if (n <= 0)
 			break;
 		done += n;
@@ -1215,6 +1228,16 @@ static void pick_flavor(const char *path, int is_exe, char *flavor, size_t len)
 }
 
 /* Check one object; fill out and return 1 if it is the allocator. */
+static bool has_site(const struct al_allocator *al, enum al_kind kind)
+{
+	int i;
+
+	for (i = 0; i < al->nsites; i++)
+		if (al->sites[i].kind == kind)
+			return true;
+	return false;
+}
+
 static int try_object(struct proc *p, int idx, csh cs, struct al_allocator *out)
 {
 	struct obj *o = &p->objs[idx];
@@ -1245,6 +1268,9 @@ static int try_object(struct proc *p, int idx, csh cs, struct al_allocator *out)
 		if (!make_site(cs, elf, fd, &seg, &hits[f], f, &out->sites[out->nsites]))
 			out->nsites++;
 	}
+	/* Symbols alone do not make the allocator: malloc and free must be probed (a file
+	 * can name them outside any loaded segment). */
+	won = has_site(out, AL_MALLOC) && has_site(out, AL_FREE);
 out:
 	free(seg.bytes);
 	if (elf)

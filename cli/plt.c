@@ -17,14 +17,18 @@ static bool is_plt(const char *name)
 	return !strcmp(name, ".plt") || !strcmp(name, ".plt.sec") || !strcmp(name, ".plt.got");
 }
 
-/* The runtime address of file offset [off, off + size) if one mapping holds it all. */
+/* The runtime address of file offset [off, off + size) if one mapping holds it all.
+ * Both come from the file: off + size may wrap, so the room left is compared instead. */
 static __u64 runtime_addr(const struct plt_map *maps, int nmaps, __u64 off, __u64 size)
 {
+	__u64 len;
 	int i;
 
-	for (i = 0; i < nmaps; i++)
-		if (off >= maps[i].off && off + size <= maps[i].off + (maps[i].end - maps[i].start))
+	for (i = 0; i < nmaps; i++) {
+		len = maps[i].end - maps[i].start;
+		if (off >= maps[i].off && size <= len && off - maps[i].off <= len - size)
 			return maps[i].start + (off - maps[i].off);
+	}
 	return 0;
 }
 

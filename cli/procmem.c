@@ -285,10 +285,29 @@ static int read_hierarchy(const char *cgpath, const struct cg_files *files, stru
 	return 0;
 }
 
+void procmem_parse_cgroup_line(char *line, char *v1, char *v2, size_t size)
+{
+	char *ctl, *cg, *nl;
+
+	nl = strchr(line, '\n');
+	if (nl)
+		*nl = '\0';
+	ctl = strchr(line, ':');
+	cg = ctl ? strchr(ctl + 1, ':') : NULL;
+	if (!cg)
+		return;
+	*ctl++ = '\0';
+	*cg++ = '\0';
+	if (!strcmp(line, "0") && !*ctl)
+		snprintf(v2, size, "%s", cg);
+	else if (has_item(ctl, "memory"))
+		snprintf(v1, size, "%s", cg);
+}
+
 /* From /proc/PID/cgroup: the v1 memory path and the v2 path, "" when absent. */
 static void cgroup_paths(int pid, char *v1, char *v2, size_t size)
 {
-	char path[64], *line = NULL, *ctl, *cg, *nl;
+	char path[64], *line = NULL;
 	size_t cap = 0;
 	FILE *f;
 
@@ -297,21 +316,8 @@ static void cgroup_paths(int pid, char *v1, char *v2, size_t size)
 	f = fopen(path, "re");
 	if (!f)
 		return;
-	while (getline(&line, &cap, f) > 0) {
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		ctl = strchr(line, ':');
-		cg = ctl ? strchr(ctl + 1, ':') : NULL;
-		if (!cg)
-			continue;
-		*ctl++ = '\0';
-		*cg++ = '\0';
-		if (!strcmp(line, "0") && !*ctl)
-			snprintf(v2, size, "%s", cg);
-		else if (has_item(ctl, "memory"))
-			snprintf(v1, size, "%s", cg);
-	}
+	while (getline(&line, &cap, f) > 0)
+		procmem_parse_cgroup_line(line, v1, v2, size);
 	free(line);
 	fclose(f);
 }

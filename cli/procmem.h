@@ -32,6 +32,14 @@ int procmem_read(int pid, struct procmem *out);
  */
 int procmem_parse_status(const char *text, struct procmem *out);
 
+/* Parse one line of /proc/PID/cgroup, "ID:CONTROLLERS:PATH" (NUL-terminated, its
+ * newline optional; cut in place): the v2 line ("0::PATH") sets v2, a line whose
+ * controllers include memory sets v1 (each a string of at most size bytes); any
+ * other line changes neither. The path is the process's to choose (a delegated
+ * cgroup subtree), so it is parsed as untrusted text.
+ */
+void procmem_parse_cgroup_line(char *line, char *v1, char *v2, size_t size);
+
 /* Seconds until usage reaches limit at bytes_per_second; -1 when there is no
  * limit (0), the rate is not positive, or usage is already at or past the limit.
  */

@@ -687,6 +687,27 @@ static int grow(struct response *r)
 	return 0;
 }
 
+/* n more bytes were read to r->data + r->len: the header block once complete, then the
+ * framing. Returns 1 when the response is complete, 0 when more is needed, -1 with err
+ * set. No I/O: tests/fuzz/fuzz_promresp.c feeds it. */
+static int response_add(struct response *r, size_t n, struct prom_source *p, char *err,
+                        size_t errlen)
+{
+	r->len += n;
+	r->data[r->len] = '\0';
+	if (r->len > PROM_MAX_RESPONSE) {
+		set_err(err, errlen, "response from %s is larger than %d MiB", p->hostport,
+		        PROM_MAX_RESPONSE >> 20);
+		return -1;
+	}
+	if (!r->hdr_len) {
+		find_header_end(r);
+		if (r->hdr_len && parse_headers(r, p, err, errlen))
+			return -1;
+	}
+	return r->hdr_len && body_complete(r);
+}
+
 static int read_response(int fd, struct response *r, struct prom_source *p, long long deadline,
                          int timeout_ms, char *err, size_t errlen)
 {
@@ -719,19 +740,10 @@ static int read_response(int fd, struct response *r, struct prom_source *p, long
 				return -1;
 			continue;
 		}
-		r->len += n;
-		r->data[r->len] = '\0';
-		if (r->len > PROM_MAX_RESPONSE) {
-			set_err(err, errlen, "response from %s is larger than %d MiB", p->hostport,
-			        PROM_MAX_RESPONSE >> 20);
+		ret = response_add(r, n, p, err, errlen);
+		if (ret < 0)
 			return -1;
-		}
-		if (!r->hdr_len) {
-			find_header_end(r);
-			if (r->hdr_len && parse_headers(r, p, err, errlen))
-				return -1;
-		}
-		if (r->hdr_len && body_complete(r))
+		if (ret)
 			break;
 	}
 	if (!r->hdr_len) {

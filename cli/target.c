@@ -58,8 +58,9 @@ int target_parse_stat(const char *buf, size_t len, struct target_stat *st)
 	if (sscanf(tail,
 	           "%c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
 	           "%*d %*d %llu",
-	           &st->state, &st->flags, &st->start_time) != 3)
-		return -1;
+	           &st->state, &st->flags, &st->start_time) != 3 ||
+	    (!(st->state >= 'A' && st->state <= 'Z') && !(st->state >= 'a' && st->state <= 'z')))
+		return -1; /* the kernel writes a letter: R, S, D, Z, T, t, X, I, ... */
 	return 0;
 }
 

@@ -6,7 +6,7 @@ set -eu
 PKGS="clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libdw-dev libcapstone-dev
       pkg-config make gcc python3 bpftrace libjemalloc2 libtcmalloc-minimal4
       util-linux procps libc6-dbg systemtap-sdt-dev python3-fastapi python3-uvicorn
-      golang-go python3-jsonschema prometheus chromium"
+      golang-go python3-jsonschema prometheus chromium libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

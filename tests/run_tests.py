@@ -2,9 +2,13 @@
 """run_tests.py - run agentleak's tests.
 
 First the unit-test binaries build/test_* (one test each, passes iff it exits
-with status 0), then every function test_* of tests/integration/test_*.py
-(fails by raising AssertionError, skipped by raising agentleak_test.Skip).
-Integration tests need root; without it each one is reported as SKIP.
+with status 0), then a short run of each libFuzzer harness tests/fuzz/fuzz_NAME.c
+(fuzz:NAME: built by make in build/fuzz/, run FUZZ_SECONDS on its seed corpus;
+fails when it cannot be built, e.g. without libFuzzer's runtime, or when it
+crashes, leaving the input in build/fuzz/NAME-crash-*), then every function
+test_* of tests/integration/test_*.py (fails by raising AssertionError, skipped
+by raising agentleak_test.Skip). Integration tests need root; without it each
+one is reported as SKIP.
 
     python3 tests/run_tests.py [-k SUBSTR] [--list]
 
@@ -26,6 +30,7 @@ TESTS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TESTS)
 BUILD = os.path.join(ROOT, "build")
 INTEGRATION = os.path.join(TESTS, "integration")
+FUZZ = os.path.join(TESTS, "fuzz")
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(TESTS, "lib"))
@@ -34,6 +39,7 @@ import agentleak_test  # noqa: E402
 
 UNIT_TIMEOUT = 120         # seconds per unit-test binary
 INTEGRATION_TIMEOUT = 150  # seconds per integration test (the harness has its own)
+FUZZ_SECONDS = 4           # per fuzz harness (make fuzz runs them longer)
 
 
 class TestTimeout(AssertionError):
@@ -69,6 +75,15 @@ def run_unit(path):
     if res.returncode != 0:
         out = res.stdout.decode(errors="replace")
         raise AssertionError("exit status %d\n%s" % (res.returncode, agentleak_test.tail(out, 20)))
+
+
+def fuzz_tests():
+    try:
+        run_fuzz = load_module(os.path.join(FUZZ, "run_fuzz.py"))
+    except Exception:
+        return [Test("fuzz", import_failure(traceback.format_exc(limit=3)), False)]
+    return [Test("fuzz:" + name, lambda name=name: run_fuzz.check(name, FUZZ_SECONDS), False)
+            for name in run_fuzz.harnesses()]
 
 
 def load_module(path):
@@ -151,7 +166,7 @@ def main():
     parser.add_argument("--list", action="store_true", help="list the tests and exit")
     args = parser.parse_args()
 
-    tests = unit_tests() + integration_tests()
+    tests = unit_tests() + fuzz_tests() + integration_tests()
     if args.k:
         tests = [t for t in tests if args.k in t.name]
     if args.list:

@@ -22,8 +22,8 @@ int main(void)
 
 	CHECK(!parse("42 (server)" TAIL, &st) && st.state == 'S' && st.flags == 4194560 &&
 	          st.start_time == 123456,
-	      "plain comm: state S, flags, start time 123456 (got %c %lu %llu)", st.state,
-	      st.flags, st.start_time);
+	      "plain comm: state S, flags, start time 123456 (got %c %lu %llu)", st.state, st.flags,
+	      st.start_time);
 	CHECK(!parse("42 (x\ny)" TAIL, &st) && st.start_time == 123456, "a newline in the comm");
 	CHECK(!parse("42 (a) S 1 (b))" TAIL, &st) && st.start_time == 123456,
 	      "a comm that fakes the fields: parsed from the last ')'");

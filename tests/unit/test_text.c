@@ -26,8 +26,14 @@ int main(void)
 	CHECK(!strcmp(esc("a\\b", 64), "a\\\\b"), "a backslash doubled (%s)", esc("a\\b", 64));
 	CHECK(!strcmp(esc("\x7f", 64), "\\x7f"), "DEL escaped");
 	CHECK(!strcmp(esc("caf\xc3\xa9", 64), "caf\xc3\xa9"), "valid UTF-8 kept");
-	CHECK(!strcmp(esc("\xc2\x9b" "1m", 64), "\\xc2\\x9b1m"), "a C1 control (CSI) escaped (%s)",
-	      esc("\xc2\x9b" "1m", 64));
+	CHECK(!strcmp(esc("\xc2\x9b"
+	                  "1m",
+	                  64),
+	              "\\xc2\\x9b1m"),
+	      "a C1 control (CSI) escaped (%s)",
+	      esc("\xc2\x9b"
+	          "1m",
+	          64));
 	CHECK(!strcmp(esc("\xff\xfe", 64), "\\xff\\xfe"), "invalid UTF-8 escaped");
 	CHECK(!strcmp(esc("\xe0\x80\xaf", 64), "\\xe0\\x80\\xaf"), "an overlong form escaped");
 	CHECK(!strcmp(esc("ab\ncd", 6), "ab"), "cut at a whole escape (%s)", esc("ab\ncd", 6));

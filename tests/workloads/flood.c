@@ -33,8 +33,11 @@ int main(int argc, char **argv)
 	while (time(NULL) < end) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		connect(fd, (void *)&a, sizeof(a));
-		if (fds[i]) close(fds[i]);
-		fds[i] = fd; i = (i + 1) % keep; n++;
+		if (fds[i])
+			close(fds[i]);
+		fds[i] = fd;
+		i = (i + 1) % keep;
+		n++;
 	}
 	printf("%d connections\n", n);
 	return 0;
