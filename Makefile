@@ -1,6 +1,7 @@
+# SPDX-License-Identifier: GPL-2.0
 # agentleak - build, test, demo and bench.
 #
-#   make          build build/agentleak (and the test programs)
+#   make          build build/agentleak (only the tool; make test builds the test programs)
 #   make demo     install missing build deps, build, run the leaking demo service under agentleak
 #   make test     install missing deps, build, run every test; last line "N passed, N failed"
 #   make bench    malloc+free pair cost (plain, agentleak, empty bpftrace probes), leak
@@ -16,10 +17,18 @@ CLANG	?= clang
 BPFTOOL	?= bpftool
 PREFIX	?= /usr/local
 OUT	:= build
-ARCH	:= x86
+# The BPF target architecture, from the machine's. Only x86-64 so far: the growth tier's
+# page_fault_user tracepoint and the probe placement (capstone) are x86's.
+UNAME_M	:= $(shell uname -m)
+ARCH_x86_64 := x86
+ARCH	:= $(ARCH_$(UNAME_M))
+ifeq ($(ARCH),)
+$(error agentleak supports x86_64 only so far, and this machine is $(UNAME_M))
+endif
 
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer
+DEPFLAGS := -MMD -MP
 CPPFLAGS += -Iinclude -Icli -I$(OUT)
 LDLIBS	:= -lbpf -ldw -lelf -lz -lcapstone -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Wall \
@@ -35,9 +44,11 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/%,$(UNIT_SRCS))
 
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
-.PHONY: all deps test unit demo bench soak install clean format check-format workloads fuzz
+.PHONY: all tests deps test unit demo bench soak install clean format check-format workloads fuzz
 
-all: $(OUT)/agentleak $(UNIT_BINS) workloads
+all: $(OUT)/agentleak
+
+tests: $(OUT)/agentleak $(UNIT_BINS) workloads
 
 deps:
 	@scripts/install-deps.sh
@@ -48,8 +59,11 @@ $(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) include/agentleak.h vmlinux/
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(OUT)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/agentleak.h $(SKELS) | $(OUT)/cli
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+# Header dependencies come from -MMD (build/cli/*.d); the skeletons are generated first.
+$(OUT)/cli/%.o: cli/%.c include/agentleak.h $(SKELS) | $(OUT)/cli
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+-include $(CLI_OBJS:.o=.d)
 
 $(OUT)/agentleak: $(CLI_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -64,16 +78,16 @@ workloads: $(OUT)/demo/leaky_service $(OUT)/demo/loadgen | $(OUT)
 $(OUT) $(OUT)/cli:
 	mkdir -p $@
 
-test: deps all
+test: deps tests
 	python3 tests/run_tests.py
 
 unit: $(UNIT_BINS)
 	python3 tests/run_tests.py -k unit
 
-demo: deps all
+demo: deps all $(OUT)/demo/leaky_service $(OUT)/demo/loadgen
 	demo/run-demo.sh
 
-bench: deps all $(OUT)/bench/classify_bench
+bench: deps tests $(OUT)/bench/classify_bench
 	bench/run.sh
 	bench/detect_latency.sh
 	bench/fastapi_throughput.sh
@@ -103,7 +117,7 @@ $(OUT)/demo/%: demo/%.c
 	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -o $@ $<
 
 # One hour (SOAK_SECONDS) at steady load; summary in bench/soak-last.md. Needs root.
-soak: deps all
+soak: deps tests
 	bench/soak.py
 
 # make fuzz: the libFuzzer harnesses tests/fuzz/fuzz_NAME.c of every parser of what a traced

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* classify_bench: CPU cost of one trend classification pass (cli/trend.c) over
  * 10,000 stacks, and the memory the series take. Not part of bench/run.sh.
  *

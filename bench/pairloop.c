@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* pairloop: measure the cost of one malloc(32) + free pair, for bench/run.sh. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /*
  * rawprobe: attach empty BPF programs as uprobes/uretprobes at raw file offsets
  * of one process, for bench/run.sh (bpftrace 0.17 as packaged cannot probe at

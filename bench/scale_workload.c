@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* scale_workload.c - many live allocations over many distinct stacks, for bench/scale.sh.
  *
  * Makes NALLOCS live malloc(32) blocks spread over NSTACKS distinct call stacks: a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* allocator.c - find the object that really provides malloc in a process, and
  * choose cheap uprobe offsets on its entry points.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* allocator.h - find the object that really provides malloc in a process,
  * and where to put the uprobes on it.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* analyse.c - turn samples into verdicts: one trend series per stack, plus the facts
  * about each process's memory that a verdict alone cannot give.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* analyse.h - per-stack trends and verdicts, per-process memory facts. */
 #ifndef AL_ANALYSE_H
 #define AL_ANALYSE_H

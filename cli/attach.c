@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* attach.c - load the BPF objects a mode needs and attach them to target processes.
  *
  * agentleak.bpf.c (the shared maps, syscalls, request sources) is loaded in every mode;

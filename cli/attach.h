@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* attach.h - load the BPF programs and attach them to target processes. */
 #ifndef AL_ATTACH_H
 #define AL_ATTACH_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* bpfobj.c - load one of agentleak's BPF objects and say what the verifier thought.
  *
  * Every program is loaded with the verifier's statistics log (log level 4: no

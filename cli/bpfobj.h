@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* bpfobj.h - load one of agentleak's BPF objects and say what the verifier thought.
  *
  * agentleak loads one BPF object per tier (agentleak.bpf.c, precise.bpf.c,

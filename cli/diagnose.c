@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* diagnose.c - the --mode auto window schedule (see diagnose.h). */
 #include "diagnose.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* diagnose.h - when --mode auto opens and closes its precise-tier windows.
  *
  * The growth tier runs all the time. When it sees a process grow (a page-fault stack

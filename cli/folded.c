@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* folded.c - folded stacks (Brendan Gregg's format), weighted by live bytes.
  *
  * Written through stdio to a temporary file in the target directory, renamed over

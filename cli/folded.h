@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* folded.h - folded stacks for flame graph tools (flamegraph.pl, inferno, speedscope).
  *
  * One line per stack holding live memory: "comm-pid;root;...;leaf LIVE_BYTES", the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* html.c - the self-contained HTML report.
  *
  * One page drawn from a snapshot (snapshot.h) and nothing else: the processes, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* html.h - the self-contained HTML report (--html FILE), drawn from a snapshot. */
 #ifndef AL_HTML_H
 #define AL_HTML_H

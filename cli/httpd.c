@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* httpd.c - the --listen server: GET /metrics, without ever blocking the caller.
  *
  * Every socket is non-blocking and httpd_service() only does what the kernel can

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* httpd.h - a tiny non-blocking HTTP server for --listen: GET /metrics.
  *
  * One listening socket and at most HTTPD_MAX_CLIENTS connections, all

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* json.c - one JSON object per report (JSON Lines), schema in docs/json-schema.json.
  *
  * Written straight to a FILE: strings escaped per RFC 8259 with invalid UTF-8 bytes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* json.h - JSON Lines export of a snapshot (schema: docs/json-schema.json, docs/json.md).
  *
  * One object per report, on one line. Strings are always valid UTF-8 JSON (invalid

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* kernel_features.c - probe the kernel for what each tier needs (see kernel_features.h). */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* kernel_features.h - what this kernel offers agentleak, probed before anything is loaded.
  *
  * Each feature a tier depends on is tried for real (a two-instruction program, a map

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* main.c - agentleak: find the allocation sites of a running process that keep growing.
  *
  * Options, the privilege check, then: check each target (target.c), find the object

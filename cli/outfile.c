@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* outfile.c - every file agentleak writes: checks, held directories, temporary file,
  * rename, append (see outfile.h for the rule).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* outfile.h - every file agentleak writes, under one rule.
  *
  * agentleak runs as root and writes where the user points it, possibly into a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* output.c - send each report where the user asked.
  *
  * The text report (or JSON lines) goes to stdout every interval; --json-file gets the

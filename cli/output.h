@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* output.h - every place a report goes: terminal, JSON, Prometheus, pprof, folded, HTML. */
 #ifndef AL_OUTPUT_H
 #define AL_OUTPUT_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* plt.c - where a process's executable has its PLT sections at run time.
  *
  * Sections are found by name in the file's section headers (kept by strip) and placed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* plt.h - where a process's executable has its PLT sections at run time.
  *
  * The growth tier uses them to tell the return address of a call into a shared library

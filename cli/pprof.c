@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* pprof.c - gzip-compressed profile.proto heap profiles, encoded by hand.
  *
  * The protobuf wire format needs only varints and length-delimited fields: each

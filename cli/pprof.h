@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* pprof.h - heap profile of a snapshot in pprof's profile.proto format (gzip).
  *
  * Readable by `go tool pprof`, pprof (github.com/google/pprof), Pyroscope, Grafana,

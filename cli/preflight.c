@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* preflight.c - agentleak --check (see preflight.h). */
 #include <stdio.h>
 #include <string.h>

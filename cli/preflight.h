@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* preflight.h - agentleak --check: can each mode run on this kernel, and what does each
  * BPF program cost the verifier?
  *

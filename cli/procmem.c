@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* procmem.c - a process's memory and its cgroup's limit (see procmem.h).
  *
  * /proc/PID/cgroup gives the process's path in each hierarchy, relative to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* procmem.h - a process's memory, and the memory limit of its cgroup.
  *
  * The report puts the leak next to what the kernel sees (VmRSS and its anon,

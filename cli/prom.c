@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* prom.c - the Prometheus text exposition of a snapshot, and the textfile.
  *
  * Families are written in a fixed order, each as HELP, TYPE, then all its samples,

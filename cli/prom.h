@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* prom.h - the Prometheus text exposition of a snapshot (scrape page and textfile).
  *
  * Every metric is prefixed agentleak_, in base units (bytes, seconds), counters end

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* promscrape.c - read a counter from an application's Prometheus endpoint (see promscrape.h).
  *
  * One plain HTTP GET per fetch: a non-blocking socket, every wait a poll() bounded

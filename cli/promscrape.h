@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* promscrape.h - read a counter from an application's own Prometheus endpoint.
  *
  * "--requests metric:URL:NAME" takes the x axis (requests handled so far) from a

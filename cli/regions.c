@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* regions.c - live anonymous mappings per owning stack (see regions.h).
  *
  * Ranges live in one array sorted by (tgid, start); they never overlap within a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* regions.h - anonymous mappings made directly by the targets, per owning stack.
  *
  * The BPF side reports successful mmap/munmap/mremap calls as events; this module

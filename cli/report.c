@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* report.c - the terminal report.
  *
  * Interval reports and the final report share one layout (docs/cli-contract.md):

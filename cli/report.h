@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* report.h - the terminal report, printed from a snapshot. */
 #ifndef AL_REPORT_H
 #define AL_REPORT_H

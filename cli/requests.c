@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* requests.c - request counters, the x axis of the leak trend.
  *
  * A leak grows with every request, a cache stops growing: plotting live bytes against

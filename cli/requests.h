@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* requests.h - the x axis of the trend: how many requests a target has handled. */
 #ifndef AL_REQUESTS_H
 #define AL_REQUESTS_H

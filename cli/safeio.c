@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* safeio.c - opening files that a traced process controls (see safeio.h). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* safeio.h - opening files that a traced process controls.
  *
  * The target chooses the paths agentleak opens (its mappings in /proc/PID/maps, the

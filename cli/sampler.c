@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* sampler.c - read the kernel's per-stack counters and apply mmap events.
  *
  * The per-stack counters are an array the BPF programs fill slot by slot, in the

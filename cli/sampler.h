@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* sampler.h - read what the kernel counted: per-stack counters, losses, mmap events. */
 #ifndef AL_SAMPLER_H
 #define AL_SAMPLER_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* snapbuild.c - gather one report's results into a snapshot for the exporters.
  *
  * Stacks that allocated are listed largest live bytes first (ties in the sampler's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* snapbuild.h - build a snapshot (snapshot.h) from a sample, the verdicts and symbols. */
 #ifndef AL_SNAPBUILD_H
 #define AL_SNAPBUILD_H

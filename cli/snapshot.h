@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* snapshot.h - one report's worth of results, symbolized, for every exporter.
  *
  * main.c builds a snapshot from a sample (sampler.c), the verdicts (analyse.c) and the

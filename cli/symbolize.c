@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* symbolize.c - resolve code addresses of traced processes to function, line and module.
  *
  * Used by the CLI to print the user stacks that the BPF side collected. Three tables:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* symbolize.h - turn code addresses of a traced process into function, source line and module.
  *
  * The CLI gets raw user-space stack addresses from the BPF side (pid + addresses) and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* target.c - find out whether a PID is something agentleak can trace.
  *
  * A target must exist, be a user-space process (kernel threads have no user

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* target.h - the processes agentleak traces: checks before attach, liveness after. */
 #ifndef AL_TARGET_H
 #define AL_TARGET_H

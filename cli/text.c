@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* text.c - names from a target made safe to print (see text.h). */
 #include <stdio.h>
 #include <string.h>

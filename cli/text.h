@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* text.h - names that come from a target (its comm, file names, symbol names), made
  * safe to print anywhere.
  *

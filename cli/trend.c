@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* trend.c - leak, cache (plateau), burst (transient) or stable, per stack (see trend.h).
  *
  * A series holds at most `capacity` samples: the first sample ever in full

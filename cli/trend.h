@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* trend.h - is a stack's live-bytes series a leak, a cache, a burst or stable?
  *
  * The sampler feeds one series per allocation stack: (t, x, y) with t seconds since

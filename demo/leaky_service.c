@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* leaky_service.c - the demo service that `make demo` runs under agentleak.
  *
  * A tiny HTTP/1.0 server on 127.0.0.1 that behaves like an "agent" service with

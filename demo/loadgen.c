@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* loadgen.c - a bounded HTTP/1.0 load generator for loopback tests and the demo.
  *
  * Sends COUNT requests (GET PATH, one connection each) to 127.0.0.1:PORT at up to

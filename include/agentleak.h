@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* agentleak.h - every type that crosses the BPF/userspace boundary.
  *
  * The BPF side (bpf/agentleak.bpf.c) keeps, per (process, stack, allocator

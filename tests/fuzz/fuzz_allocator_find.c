@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* fuzz_allocator_find.c - fuzz the allocator discovery of cli/allocator.c,
  * allocator_find(): the ELF of a library a traced process maps (dynamic section,
  * DT_NEEDED and DT_SONAME, .dynsym/.symtab with symbol versions, program headers,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* fuzz_httpd.c - fuzz the request parsing of the --listen server (cli/httpd.c),
  * httpd_parse_request(): the head of a request from any client that can connect.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* fuzz_place_probe.c - fuzz the probe placement of cli/allocator.c,
  * allocator_place_probe(): capstone decodes the head of an allocator entry point,
  * bytes of a file the traced process maps, and the probe may move past harmless

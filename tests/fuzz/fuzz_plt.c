@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* fuzz_plt.c - fuzz the PLT reader of cli/plt.c, plt_ranges(): the section headers
  * and section names of the executable a traced process runs (any file it chooses),
  * read through libelf.

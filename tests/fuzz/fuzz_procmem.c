@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* fuzz_procmem.c - fuzz the /proc text parsers of cli/procmem.c:
  * procmem_parse_status() on the text of /proc/PID/status (whose Name: line the
  * process chooses), and procmem_parse_cgroup_line() on each line of the same input

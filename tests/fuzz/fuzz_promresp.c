@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* fuzz_promresp.c - fuzz the HTTP response parsing of the Prometheus scraper
  * (cli/promscrape.c): status line, headers (Content-Length, Transfer-Encoding,
  * Content-Encoding), the end of the header block found across reads, the body's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* fuzz_promsum.c - fuzz the Prometheus text parser of cli/promscrape.c, prom_sum(): a
  * page served by the application whose counter --requests metric:URL:NAME reads.
  *

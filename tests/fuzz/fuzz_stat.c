@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* fuzz_stat.c - fuzz target_parse_stat() of cli/target.c on the text of /proc/PID/stat,
  * whose comm (field 2, in parentheses) the process chooses with prctl(PR_SET_NAME):
  * parentheses, spaces and newlines included. agentleak decides from it whether a target

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* fuzz_symbolize.c - fuzz the symbolizer (cli/symbolize.c): ELF and DWARF of a file that
  * a traced process maps, read through libdwfl (program headers, symbol tables, line
  * tables, debuglink and build-id lookups).

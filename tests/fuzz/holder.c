@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* holder.c - the process the ELF harnesses point agentleak at (see holder.h).
  *
  *   holder FILE PARENT_PID

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* holder.h - a live process that maps the fuzz input, for the harnesses of the code
  * that reads the ELF files of a process and takes only its pid: allocator_find() and
  * the symbolizer.

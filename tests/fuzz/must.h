@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* must.h - the harnesses' one assertion: MUST(cond, fmt, ...) prints what a parser got
  * wrong ("fuzz invariant: ...") and aborts, which libFuzzer reports as a crash with the
  * input that caused it. Sanitizers catch memory errors; MUST catches wrong answers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* check.h - the unit tests' one assertion: CHECK(cond, fmt, ...) prints "ok - ..." or
  * "not ok - ...", counts it, and check_done() prints "N passed, N failed" and gives the
  * exit status (0 only when nothing failed). Header-only: each test is one program.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* nolibc.c - a static program with no libc at all, for test_allocator.
  *
  * Nothing in it defines malloc, so allocator_find() must answer -ENOEXEC

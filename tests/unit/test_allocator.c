@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_allocator.c - unit test of cli/allocator.c: probe placement on
  * hand-written x86-64 code, and allocator discovery in live processes
  * (this one on glibc, children preloading jemalloc and tcmalloc, a static

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_bpfobj.c - unit tests of cli/bpfobj.c: the verifier's statistics log read, and a
  * refusal put in words. The logs are what kernel 6.18's verifier wrote (log level 4).
  *

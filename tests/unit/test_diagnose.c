@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_diagnose.c - unit tests of cli/diagnose.c: when --mode auto opens and closes its
  * precise-tier windows.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_folded.c - unit tests of cli/folded.c: folded stacks for flame graphs.
  *
  * A hand-made snapshot (nasty names: semicolons, newlines, quotes, backslashes,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_html.c - unit tests of cli/html.c, the self-contained HTML report.
  *
  * Hand-built snapshots (a leak with 30 samples, a plateau, a transient, hostile

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_httpd.c - unit tests of cli/httpd.c: the --listen server.
  *
  * Everything runs in one process, as in agentleak: the test is the main loop and

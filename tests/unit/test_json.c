@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_json.c - unit tests of cli/json.c: the JSON Lines report.
  *
  * A hand-made snapshot with nasty strings (quotes, backslashes, control characters,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_kernel_features.c - unit tests of cli/kernel_features.c: which modes a set of
  * kernel features rules out, and why (the probes themselves run on this kernel).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_plt.c - unit tests of cli/plt.c: the runtime ranges of the executable's PLT.
  *
  * Runs on its own executable (a PIE with a lazy .plt): the ranges found through its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_pprof.c - unit tests of cli/pprof.c: the profile.proto heap profile.
  *
  * Hand-made snapshots (nasty names: quotes, backslashes, newlines, semicolons, bytes

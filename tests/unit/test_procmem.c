@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_procmem.c - unit tests of cli/procmem.c: process memory and cgroup limits.
  *
  * Canned /proc/PID/status texts, this test's own memory (before and after

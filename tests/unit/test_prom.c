@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_prom.c - unit tests of cli/prom.c: the Prometheus page and the textfile.
  *
  * Snapshots built by hand (frames with quotes, backslashes, newlines, C++

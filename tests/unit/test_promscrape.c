@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_promscrape.c - unit tests of cli/promscrape.c: Prometheus counters as the x axis.
  *
  * The parser on hand-written pages (prometheus_client and Go client styles and

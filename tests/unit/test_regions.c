@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_regions.c - unit tests of cli/regions.c: anonymous mappings per owning stack.
  *
  * Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last.

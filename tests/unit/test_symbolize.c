@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_symbolize.c - unit test of cli/symbolize.c against live processes.
  *
  * Symbolizes its own functions, libc's malloc, anonymous memory, the vDSO and a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_target.c - unit tests of cli/target.c's /proc/PID/stat parser: the comm may hold
  * anything a process chose (prctl PR_SET_NAME), parentheses and newlines included.
  *

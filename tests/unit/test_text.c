@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_text.c - unit tests of cli/text.c: names from a target made printable.
  *
  * Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last.

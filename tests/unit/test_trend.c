@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* test_trend.c - unit tests of cli/trend.c: the robust statistics (Theil-Sen,
  * Mann-Kendall, R^2, the normal tail), the series decimation, and the verdicts on
  * synthetic series sampled the way agentleak samples: x = requests handled (about

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* alloc_funcs: leak a known number of blocks through every allocator entry
  * point, each from its own function, plus malloc/free churn that is never live.
  *

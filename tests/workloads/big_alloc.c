@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* big_alloc: leak blocks big enough that glibc's malloc serves them with its
  * own mmap; they must be reported once, as malloc, and not also as mmap.
  *

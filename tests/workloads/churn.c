@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* churn: two threads malloc and free at full speed while agentleak attaches;
  * once they are stopped and every block they kept is freed, only the final
  * marker leak is live.

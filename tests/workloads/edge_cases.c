@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* edge_cases: allocator calls that fail, free, or half succeed, whose live
  * result is exactly known.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* flood: open TCP connections to 127.0.0.1:PORT as fast as it can for SECONDS, never
  * sending a byte, keeping the newest 900 open (a test of agentleak's /metrics server
  * under a connection flood). Prints the number of connections tried.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* hostile: a target that tries to confuse agentleak, one way per MODE.
  *
  * Usage: hostile MODE   (prints "ready PID" [and more], waits for SIGUSR1, leaks, prints

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* mmap_ops: anonymous mmap/munmap/mremap calls made directly by the program,
  * with known live bytes at the end.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* nolibc: a static program without libc, so without any malloc to probe.
  * It prints "ready PID" and then sleeps in pause() until killed.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* prealloc: blocks allocated before agentleak attaches and freed after; their
  * frees must not make anything negative, and only the later leak is live.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* rss_retain.c - the heap is freed but glibc cannot give it back: RSS stays high.
  *
  * In the phase: fill_heap() makes 200,000 malloc(1000) (about 200 MB through brk,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* server.c - an HTTP/1.0 test server whose endpoints have known memory behaviour.
  *
  * The workload of agentleak's trend tests (tests/integration/test_verdicts.py):

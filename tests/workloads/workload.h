@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* workload.h - start/stop protocol shared by the agentleak test workloads.
  *
  * Every workload: does its setup, prints "ready PID", waits for SIGUSR1, runs
