@@ -34,7 +34,10 @@ LDLIBS	:= -lbpf -ldw -lelf -lz -lcapstone -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Wall \
 	      -I/usr/include/$(shell uname -m)-linux-gnu
 
-CLI_SRCS := $(wildcard cli/*.c)
+# The userspace program, one folder per stage of the data flow (README, Layout).
+CLI_DIRS := base target collect analyse symbols export
+CLI_SRCS := cli/main.c $(foreach d,$(CLI_DIRS),$(wildcard cli/$(d)/*.c))
+CLI_HDRS := $(foreach d,$(CLI_DIRS),$(wildcard cli/$(d)/*.h))
 CLI_OBJS := $(patsubst cli/%.c,$(OUT)/cli/%.o,$(CLI_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
@@ -60,7 +63,8 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
 # Header dependencies come from -MMD (build/cli/*.d); the skeletons are generated first.
-$(OUT)/cli/%.o: cli/%.c include/agentleak.h $(SKELS) | $(OUT)/cli
+$(OUT)/cli/%.o: cli/%.c include/agentleak.h $(SKELS)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 -include $(CLI_OBJS:.o=.d)
@@ -75,7 +79,7 @@ $(OUT)/test_%: tests/unit/test_%.c $(filter-out $(OUT)/cli/main.o,$(CLI_OBJS)) |
 workloads: $(OUT)/demo/leaky_service $(OUT)/demo/loadgen | $(OUT)
 	@tests/workloads/build.sh $(OUT)/tests
 
-$(OUT) $(OUT)/cli:
+$(OUT):
 	mkdir -p $@
 
 test: deps tests
@@ -95,19 +99,19 @@ bench: deps tests $(OUT)/bench/classify_bench
 	$(OUT)/bench/classify_bench
 	bench/startup.py
 
-$(OUT)/bench/classify_bench: bench/classify_bench.c cli/trend.c cli/trend.h
+$(OUT)/bench/classify_bench: bench/classify_bench.c cli/analyse/trend.c cli/analyse/trend.h
 	@mkdir -p $(OUT)/bench
-	$(CC) -O2 -Iinclude -Icli -o $@ bench/classify_bench.c cli/trend.c -lm
+	$(CC) -O2 -Iinclude -Icli -o $@ bench/classify_bench.c cli/analyse/trend.c -lm
 
 install: $(OUT)/agentleak
 	install -D -m 0755 $(OUT)/agentleak $(DESTDIR)$(PREFIX)/sbin/agentleak
 	install -D -m 0644 docs/agentleak.8 $(DESTDIR)$(PREFIX)/share/man/man8/agentleak.8
 
 format:
-	clang-format -i cli/*.c cli/*.h bpf/*.c bpf/*.h include/*.h tests/unit/*.c tests/workloads/*.c bench/*.c
+	clang-format -i cli/*.c cli/*/*.c cli/*/*.h bpf/*.c bpf/*.h include/*.h tests/unit/*.c tests/workloads/*.c bench/*.c
 
 check-format:
-	clang-format --dry-run --Werror cli/*.c cli/*.h bpf/*.c bpf/*.h include/*.h
+	clang-format --dry-run --Werror cli/*.c cli/*/*.c cli/*/*.h bpf/*.c bpf/*.h include/*.h
 
 clean:
 	rm -rf $(OUT)
@@ -134,7 +138,7 @@ FUZZ_OUT     := $(OUT)/fuzz
 FUZZ_CFLAGS  := -g -O1 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer \
 		-fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_BINS    := $(patsubst tests/fuzz/fuzz_%.c,$(FUZZ_OUT)/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB_SRCS := $(filter-out cli/main.c $(shell grep -l 'skel\.h\|<bpf/' cli/*.c),$(CLI_SRCS))
+FUZZ_LIB_SRCS := $(filter-out cli/main.c $(shell grep -l 'skel\.h\|<bpf/' $(CLI_SRCS)),$(CLI_SRCS))
 FUZZ_LIB_OBJS := $(patsubst cli/%.c,$(FUZZ_OUT)/cli/%.o,$(FUZZ_LIB_SRCS))
 
 fuzz: $(FUZZ_BINS)
@@ -151,7 +155,8 @@ fuzz-toolchain: | $(FUZZ_OUT)
 	 "libclang-rt-14-dev (scripts/install-deps.sh)" >&2; \
 	 cat $(FUZZ_OUT)/toolchain-check.log >&2; exit 1; }
 
-$(FUZZ_OUT)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/agentleak.h | fuzz-toolchain $(FUZZ_OUT)/cli
+$(FUZZ_OUT)/cli/%.o: cli/%.c $(CLI_HDRS) include/agentleak.h | fuzz-toolchain
+	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_OUT)/libagentleak.a: $(FUZZ_LIB_OBJS)
@@ -166,5 +171,5 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OUT)/l
 	$(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OUT)/libagentleak.a \
 		$(LDLIBS)
 
-$(FUZZ_OUT) $(FUZZ_OUT)/cli:
+$(FUZZ_OUT):
 	mkdir -p $@

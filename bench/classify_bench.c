@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* classify_bench: CPU cost of one trend classification pass (cli/trend.c) over
+/* classify_bench: CPU cost of one trend classification pass (cli/analyse/trend.c) over
  * 10,000 stacks, and the memory the series take. Not part of bench/run.sh.
  *
- *   gcc -O2 -Iinclude -Icli -o build/bench/classify_bench bench/classify_bench.c cli/trend.c -lm
+ *   gcc -O2 -Iinclude -Icli -o build/bench/classify_bench bench/classify_bench.c cli/analyse/trend.c -lm
  *   build/bench/classify_bench [stacks]
  *
  * A pass is what agentleak does every ~0.2 s: series_add() one new sample to
@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include "trend.h"
+#include "analyse/trend.h"
 
 #define PASSES 20
 #define FILL   31

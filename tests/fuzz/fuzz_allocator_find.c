@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* fuzz_allocator_find.c - fuzz the allocator discovery of cli/allocator.c,
+/* fuzz_allocator_find.c - fuzz the allocator discovery of cli/target/allocator.c,
  * allocator_find(): the ELF of a library a traced process maps (dynamic section,
  * DT_NEEDED and DT_SONAME, .dynsym/.symtab with symbol versions, program headers,
  * the segment holding malloc & co.), then the probe placement on its code.
@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "allocator.h"
+#include "target/allocator.h"
 #include "holder.h"
 #include "must.h"
 

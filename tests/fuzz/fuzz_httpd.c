@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* fuzz_httpd.c - fuzz the request parsing of the --listen server (cli/httpd.c),
+/* fuzz_httpd.c - fuzz the request parsing of the --listen server (cli/export/httpd.c),
  * httpd_parse_request(): the head of a request from any client that can connect.
  *
  * The input is the head, not NUL-terminated, in a buffer of exactly its size. The
@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "httpd.h"
+#include "export/httpd.h"
 #include "must.h"
 
 static bool is_metrics(const char *p, size_t n)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* fuzz_place_probe.c - fuzz the probe placement of cli/allocator.c,
+/* fuzz_place_probe.c - fuzz the probe placement of cli/target/allocator.c,
  * allocator_place_probe(): capstone decodes the head of an allocator entry point,
  * bytes of a file the traced process maps, and the probe may move past harmless
  * instructions to one the kernel emulates.
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "allocator.h"
+#include "target/allocator.h"
 #include "must.h"
 
 #define HEAD 9

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* fuzz_plt.c - fuzz the PLT reader of cli/plt.c, plt_ranges(): the section headers
+/* fuzz_plt.c - fuzz the PLT reader of cli/target/plt.c, plt_ranges(): the section headers
  * and section names of the executable a traced process runs (any file it chooses),
  * read through libelf.
  *
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "plt.h"
+#include "target/plt.h"
 #include "must.h"
 
 #define MAX_RANGES 4

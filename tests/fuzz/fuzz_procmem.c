@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* fuzz_procmem.c - fuzz the /proc text parsers of cli/procmem.c:
+/* fuzz_procmem.c - fuzz the /proc text parsers of cli/analyse/procmem.c:
  * procmem_parse_status() on the text of /proc/PID/status (whose Name: line the
  * process chooses), and procmem_parse_cgroup_line() on each line of the same input
  * read as /proc/PID/cgroup (whose paths a process in a delegated subtree chooses),
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "procmem.h"
+#include "analyse/procmem.h"
 #include "must.h"
 
 #define PATH_SIZE 512 /* struct procmem's cg_path, as procmem_read() passes */

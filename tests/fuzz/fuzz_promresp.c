@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* fuzz_promresp.c - fuzz the HTTP response parsing of the Prometheus scraper
- * (cli/promscrape.c): status line, headers (Content-Length, Transfer-Encoding,
+ * (cli/analyse/promscrape.c): status line, headers (Content-Length, Transfer-Encoding,
  * Content-Encoding), the end of the header block found across reads, the body's
  * framing (chunked decoding in place), then prom_sum() on the body.
  *
@@ -10,7 +10,7 @@
  * prom_fetch() do: the end-of-file check, unframe_body(), prom_sum(). The buffer is
  * exactly the response plus its NUL, so reading past it is caught.
  */
-#include "../../cli/promscrape.c"
+#include "../../cli/analyse/promscrape.c"
 #include "must.h"
 
 static struct prom_source *src;

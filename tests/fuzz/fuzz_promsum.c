@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* fuzz_promsum.c - fuzz the Prometheus text parser of cli/promscrape.c, prom_sum(): a
+/* fuzz_promsum.c - fuzz the Prometheus text parser of cli/analyse/promscrape.c, prom_sum(): a
  * page served by the application whose counter --requests metric:URL:NAME reads.
  *
  * Input: the metric NAME on the first line (the user's, so a valid name: anything
@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "promscrape.h"
+#include "analyse/promscrape.h"
 #include "must.h"
 
 #define NAME_MAX_LEN 200 /* as promscrape.c */

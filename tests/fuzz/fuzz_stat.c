@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* fuzz_stat.c - fuzz target_parse_stat() of cli/target.c on the text of /proc/PID/stat,
+/* fuzz_stat.c - fuzz target_parse_stat() of cli/target/target.c on the text of /proc/PID/stat,
  * whose comm (field 2, in parentheses) the process chooses with prctl(PR_SET_NAME):
  * parentheses, spaces and newlines included. agentleak decides from it whether a target
  * is alive, a kernel thread or a reused PID.
@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "target.h"
+#include "target/target.h"
 #include "must.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* fuzz_symbolize.c - fuzz the symbolizer (cli/symbolize.c): ELF and DWARF of a file that
+/* fuzz_symbolize.c - fuzz the symbolizer (cli/symbols/symbolize.c): ELF and DWARF of a file that
  * a traced process maps, read through libdwfl (program headers, symbol tables, line
  * tables, debuglink and build-id lookups).
  *
@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "symbolize.h"
+#include "symbols/symbolize.h"
 #include "holder.h"
 #include "must.h"
 

@@ -1,5 +1,5 @@
-"""Integration tests of the file exporters: --pprof (cli/pprof.c), --json and
---json-file (cli/json.c), --folded (cli/folded.c), on the C request server
+"""Integration tests of the file exporters: --pprof (cli/export/pprof.c), --json and
+--json-file (cli/export/json.c), --folded (cli/export/folded.c), on the C request server
 (tests/workloads/server.c) leaking 4 KiB per /leak request, with the uprobe
 request source.
 

@@ -1,4 +1,4 @@
-"""Integration tests of the HTML report (cli/html.c): the page as a browser sees
+"""Integration tests of the HTML report (cli/export/html.c): the page as a browser sees
 it. Headless Chromium renders the page (--dump-dom and --screenshot); the DOM
 must show the verdict, the bytes per request, the leaking function and a plot
 with the fitted line, and nothing may be fetched. Screenshots are kept in
@@ -33,7 +33,7 @@ def build_page_writer(tmp):
     """tests/unit/test_html.c built afresh (it writes its sample page with --page)."""
     exe = os.path.join(tmp, "test_html")
     argv = ["gcc", "-std=gnu11", "-g", "-O2", "-Wall", "-Iinclude", "-Icli", "-o", exe,
-            "tests/unit/test_html.c", "cli/html.c", "cli/outfile.c", "cli/trend.c"]
+            "tests/unit/test_html.c", "cli/export/html.c", "cli/export/outfile.c", "cli/analyse/trend.c"]
     res = subprocess.run(argv, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True,
                          timeout=120)
     if res.returncode != 0:

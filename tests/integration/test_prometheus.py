@@ -1,5 +1,5 @@
-"""Integration tests of the Prometheus outputs: --prom-file (cli/prom.c, the
-node_exporter textfile) and --listen (cli/httpd.c, GET /metrics), and of the
+"""Integration tests of the Prometheus outputs: --prom-file (cli/export/prom.c, the
+node_exporter textfile) and --listen (cli/export/httpd.c, GET /metrics), and of the
 deploy/ files that use them.
 
 * agentleak against the C request server (tests/workloads/server.c) leaking
@@ -19,7 +19,7 @@ deploy/ files that use them.
 * deploy/prometheus/agentleak-rules.yml passes `promtool check rules` and its
   unit tests (`promtool test rules`); deploy/grafana/agentleak-dashboard.json
   parses, is shaped like a dashboard, its PromQL parses (through promtool check
-  rules) and it names only metrics cli/prom.c writes. These two need no tracing.
+  rules) and it names only metrics cli/export/prom.c writes. These two need no tracing.
 """
 
 import json
@@ -93,7 +93,7 @@ def check_metrics(text, what):
 
 
 def emitted_names():
-    """Every metric name cli/prom.c writes (its string literals agentleak_*)."""
+    """Every metric name cli/export/prom.c writes (its string literals agentleak_*)."""
     with open(PROM_C) as f:
         names = set(re.findall(r'"(agentleak_[a-z_]+)"', f.read()))
     if len(names) < 15:
@@ -605,7 +605,7 @@ def test_alert_rules():
         used = set(re.findall(r"\bagentleak_[a-z_]+", f.read()))
     unknown = used - emitted_names()
     if unknown:
-        raise AssertionError("%s uses metrics cli/prom.c does not write: %s"
+        raise AssertionError("%s uses metrics cli/export/prom.c does not write: %s"
                              % (RULES, sorted(unknown)))
 
 
@@ -660,7 +660,7 @@ def test_grafana_dashboard():
         used |= set(re.findall(r"\bagentleak_[a-z_]+", e))
     emitted = emitted_names()
     if used - emitted:
-        problems.append("metrics cli/prom.c does not write: %s" % sorted(used - emitted))
+        problems.append("metrics cli/export/prom.c does not write: %s" % sorted(used - emitted))
     text = json.dumps(dash)
     for what in ("agentleak_stack_live_bytes", "agentleak_stack_slope_bytes_per_request",
                  "agentleak_stack_verdict", "agentleak_process_rss_bytes",

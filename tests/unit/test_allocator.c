@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_allocator.c - unit test of cli/allocator.c: probe placement on
+/* test_allocator.c - unit test of cli/target/allocator.c: probe placement on
  * hand-written x86-64 code, and allocator discovery in live processes
  * (this one on glibc, children preloading jemalloc and tcmalloc, a static
  * glibc program, a static program without libc, a pid that does not exist).
  *
  * Build and run from the repository root:
  *   gcc -std=gnu11 -g -O2 -Wall -Iinclude -Icli -o build/test_allocator \
- *       tests/unit/test_allocator.c cli/allocator.c -lelf -lcapstone
+ *       tests/unit/test_allocator.c cli/target/allocator.c -lelf -lcapstone
  *   build/test_allocator [-v]
  *
  * The test builds its helper programs itself with gcc into build/ next to
@@ -31,7 +31,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include "allocator.h"
+#include "target/allocator.h"
 
 #define JEMALLOC "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 #define TCMALLOC "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_bpfobj.c - unit tests of cli/bpfobj.c: the verifier's statistics log read, and a
+/* test_bpfobj.c - unit tests of cli/collect/bpfobj.c: the verifier's statistics log read, and a
  * refusal put in words. The logs are what kernel 6.18's verifier wrote (log level 4).
  *
  * Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last.
@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "bpfobj.h"
+#include "collect/bpfobj.h"
 
 #include "check.h"
 

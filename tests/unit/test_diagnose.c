@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_diagnose.c - unit tests of cli/diagnose.c: when --mode auto opens and closes its
+/* test_diagnose.c - unit tests of cli/analyse/diagnose.c: when --mode auto opens and closes its
  * precise-tier windows.
  *
  * Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last.
  */
 #include <stdio.h>
-#include "diagnose.h"
+#include "analyse/diagnose.h"
 
 #include "check.h"
 

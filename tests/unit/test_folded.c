@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_folded.c - unit tests of cli/folded.c: folded stacks for flame graphs.
+/* test_folded.c - unit tests of cli/export/folded.c: folded stacks for flame graphs.
  *
  * A hand-made snapshot (nasty names: semicolons, newlines, quotes, backslashes,
  * bytes that are not UTF-8, C++ templates; unknown functions and modules; a stack
@@ -8,7 +8,7 @@
  *
  * Build and run from the repository root:
  *   gcc -std=gnu11 -O2 -g -Wall -Iinclude -Icli -o build/test_folded \
- *       tests/unit/test_folded.c cli/folded.c cli/pprof.c cli/json.c cli/trend.c -lz
+ *       tests/unit/test_folded.c cli/export/folded.c cli/export/pprof.c cli/export/json.c cli/analyse/trend.c -lz
  *   build/test_folded
  * Output: "ok - ..." / "not ok - ..." per check, "N passed, N failed" last; exit
  * status 0 only if every check passed.
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "folded.h"
+#include "export/folded.h"
 
 #include "check.h"
 

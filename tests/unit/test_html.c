@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_html.c - unit tests of cli/html.c, the self-contained HTML report.
+/* test_html.c - unit tests of cli/export/html.c, the self-contained HTML report.
  *
  * Hand-built snapshots (a leak with 30 samples, a plateau, a transient, hostile
  * names, an empty snapshot, odd numbers, thousands of stacks) are written with
@@ -10,7 +10,7 @@
  *
  * Build and run from the repository root:
  *   gcc -std=gnu11 -g -O2 -Wall -Iinclude -Icli -o build/test_html \
- *       tests/unit/test_html.c cli/html.c cli/trend.c
+ *       tests/unit/test_html.c cli/export/html.c cli/analyse/trend.c
  *   build/test_html               run the checks
  *   build/test_html --page FILE   only write the sample page (for tests/integration/test_html.py)
  * Output: one "ok - ..." or "not ok - ..." line per check, then "N passed, N failed";
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "html.h"
+#include "export/html.h"
 
 #include "check.h"
 

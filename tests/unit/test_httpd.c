@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_httpd.c - unit tests of cli/httpd.c: the --listen server.
+/* test_httpd.c - unit tests of cli/export/httpd.c: the --listen server.
  *
  * Everything runs in one process, as in agentleak: the test is the main loop and
  * calls httpd_service() between its own client steps, so any blocking inside the
@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "httpd.h"
+#include "export/httpd.h"
 
 #include "check.h"
 

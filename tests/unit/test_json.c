@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_json.c - unit tests of cli/json.c: the JSON Lines report.
+/* test_json.c - unit tests of cli/export/json.c: the JSON Lines report.
  *
  * A hand-made snapshot with nasty strings (quotes, backslashes, control characters,
  * bytes that are not UTF-8, overlong and surrogate sequences, C++ templates), NaN
@@ -11,7 +11,7 @@
  *
  * Build and run from the repository root:
  *   gcc -std=gnu11 -O2 -g -Wall -Iinclude -Icli -o build/test_json \
- *       tests/unit/test_json.c cli/json.c cli/trend.c
+ *       tests/unit/test_json.c cli/export/json.c cli/analyse/trend.c
  *   build/test_json
  * Output: "ok - ..." / "not ok - ..." per check, "N passed, N failed" last; exit
  * status 0 only if every check passed.
@@ -23,7 +23,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "json.h"
+#include "export/json.h"
 
 #include "check.h"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_kernel_features.c - unit tests of cli/kernel_features.c: which modes a set of
+/* test_kernel_features.c - unit tests of cli/collect/kernel_features.c: which modes a set of
  * kernel features rules out, and why (the probes themselves run on this kernel).
  *
  * Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last.
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "kernel_features.h"
+#include "collect/kernel_features.h"
 
 #include "check.h"
 

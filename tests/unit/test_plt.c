@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_plt.c - unit tests of cli/plt.c: the runtime ranges of the executable's PLT.
+/* test_plt.c - unit tests of cli/target/plt.c: the runtime ranges of the executable's PLT.
  *
  * Runs on its own executable (a PIE with a lazy .plt): the ranges found through its
  * /proc/self/maps must lie in its text and the .plt must start with PLT0's
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "plt.h"
+#include "target/plt.h"
 
 #include "check.h"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_pprof.c - unit tests of cli/pprof.c: the profile.proto heap profile.
+/* test_pprof.c - unit tests of cli/export/pprof.c: the profile.proto heap profile.
  *
  * Hand-made snapshots (nasty names: quotes, backslashes, newlines, semicolons, bytes
  * that are not UTF-8, C++ templates; unknown functions and modules; shared frames
@@ -10,7 +10,7 @@
  *
  * Build and run from the repository root:
  *   gcc -std=gnu11 -O2 -g -Wall -Iinclude -Icli -o build/test_pprof \
- *       tests/unit/test_pprof.c cli/pprof.c cli/json.c cli/trend.c -lz
+ *       tests/unit/test_pprof.c cli/export/pprof.c cli/export/json.c cli/analyse/trend.c -lz
  *   build/test_pprof
  * Output: "ok - ..." / "not ok - ..." per check, "N passed, N failed" last; exit
  * status 0 only if every check passed.
@@ -25,8 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "json.h"
-#include "pprof.h"
+#include "export/json.h"
+#include "export/pprof.h"
 
 #include "check.h"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_procmem.c - unit tests of cli/procmem.c: process memory and cgroup limits.
+/* test_procmem.c - unit tests of cli/analyse/procmem.c: process memory and cgroup limits.
  *
  * Canned /proc/PID/status texts, this test's own memory (before and after
  * touching 64 MiB), OOM ETA arithmetic, and a real cgroup made for the test.
@@ -36,7 +36,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "procmem.h"
+#include "analyse/procmem.h"
 
 #include "check.h"
 

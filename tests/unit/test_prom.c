@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_prom.c - unit tests of cli/prom.c: the Prometheus page and the textfile.
+/* test_prom.c - unit tests of cli/export/prom.c: the Prometheus page and the textfile.
  *
  * Snapshots built by hand (frames with quotes, backslashes, newlines, C++
  * templates, invalid UTF-8, odd paths): exact sample lines and escaping, the same
@@ -30,7 +30,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "prom.h"
+#include "export/prom.h"
 
 #include "check.h"
 

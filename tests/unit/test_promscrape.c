@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_promscrape.c - unit tests of cli/promscrape.c: Prometheus counters as the x axis.
+/* test_promscrape.c - unit tests of cli/analyse/promscrape.c: Prometheus counters as the x axis.
  *
  * The parser on hand-written pages (prometheus_client and Go client styles and
  * the corner cases of the format), the URL:NAME spec, counter resets, and real
@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "promscrape.h"
+#include "analyse/promscrape.h"
 
 #include "check.h"
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_regions.c - unit tests of cli/regions.c: anonymous mappings per owning stack.
+/* test_regions.c - unit tests of cli/collect/regions.c: anonymous mappings per owning stack.
  *
  * Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last.
  */
 #include <stdio.h>
 #include <string.h>
-#include "regions.h"
+#include "collect/regions.h"
 
 #include "check.h"
 

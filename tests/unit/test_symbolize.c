@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_symbolize.c - unit test of cli/symbolize.c against live processes.
+/* test_symbolize.c - unit test of cli/symbols/symbolize.c against live processes.
  *
  * Symbolizes its own functions, libc's malloc, anonymous memory, the vDSO and a
  * dlopen'ed library, then children before and after they exited: deleted copies of
@@ -9,7 +9,7 @@
  *
  * Build (from the repo root; -O0 matters, line numbers are checked):
  *   gcc -std=gnu11 -g -O0 -Wall -fno-omit-frame-pointer -Icli -o build/test_symbolize \
- *       tests/unit/test_symbolize.c cli/symbolize.c -ldw -lelf -lz
+ *       tests/unit/test_symbolize.c cli/symbols/symbolize.c -ldw -lelf -lz
  * Run as root (reads /proc/PID/map_files of its child): build/test_symbolize
  */
 #define _GNU_SOURCE
@@ -33,7 +33,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "symbolize.h"
+#include "symbols/symbolize.h"
 
 static int nr_passed, nr_failed;
 

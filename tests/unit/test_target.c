@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_target.c - unit tests of cli/target.c's /proc/PID/stat parser: the comm may hold
+/* test_target.c - unit tests of cli/target/target.c's /proc/PID/stat parser: the comm may hold
  * anything a process chose (prctl PR_SET_NAME), parentheses and newlines included.
  *
  * Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last.
  */
 #include <stdio.h>
 #include <string.h>
-#include "target.h"
+#include "target/target.h"
 
 #include "check.h"
 

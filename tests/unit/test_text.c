@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_text.c - unit tests of cli/text.c: names from a target made printable.
+/* test_text.c - unit tests of cli/base/text.c: names from a target made printable.
  *
  * Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last.
  */
 #include <stdio.h>
 #include <string.h>
-#include "text.h"
+#include "base/text.h"
 
 #include "check.h"
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_trend.c - unit tests of cli/trend.c: the robust statistics (Theil-Sen,
+/* test_trend.c - unit tests of cli/analyse/trend.c: the robust statistics (Theil-Sen,
  * Mann-Kendall, R^2, the normal tail), the series decimation, and the verdicts on
  * synthetic series sampled the way agentleak samples: x = requests handled (about
  * 200 per sample, one sample per 0.2 s), y = live bytes of one stack.
  *
  * Build and run from the repository root:
  *   gcc -std=gnu11 -O2 -g -Wall -Iinclude -Icli -o build/test_trend \
- *       tests/unit/test_trend.c cli/trend.c -lm
+ *       tests/unit/test_trend.c cli/analyse/trend.c -lm
  *   build/test_trend [-v]
  * Output: one "ok - ..." or "not ok - ..." line per check, then "N passed, N failed";
  * exit status 0 only if every check passed. -v prints each verdict as it changes.
@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include "trend.h"
+#include "analyse/trend.h"
 
 static int verbose;
 

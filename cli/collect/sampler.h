@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* sampler.h - read what the kernel counted: per-stack counters, losses, mmap events. */
+#ifndef AL_SAMPLER_H
+#define AL_SAMPLER_H
+
+#include <linux/types.h>
+#include "agentleak.h"
+#include "collect/attach.h"
+
+struct sample_row {
+	struct al_stack_key key;
+	struct al_stack_stats st;
+};
+
+struct sample {
+	struct sample_row *rows;
+	int n, cap;
+	__u64 counters[AL_C_MAX];
+};
+
+struct sampler;
+
+struct sampler *sampler_new(struct attacher *a, char *err, size_t errlen);
+void sampler_free(struct sampler *s);
+/* Wait up to timeout_ms for mmap events and apply them. Returns events handled or -errno. */
+int sampler_poll(struct sampler *s, int timeout_ms);
+/* Snapshot every stack's counters (kernel batch read + mmap regions) and the loss
+ * counters into out (reused between calls). Returns 0 or -errno. */
+int sampler_read(struct sampler *s, struct sample *out);
+/* The frames of a stack id, frame 0 first. Returns how many (0 if unknown). */
+int sampler_stack(struct sampler *s, __s32 stackid, __u64 *ips, int max);
+/* Forget every mmap range and its owners (a --mode auto diagnosis window closed). */
+int sampler_drop_mmaps(struct sampler *s);
+/* A process exited: drop its address ranges (its totals stay). */
+void sampler_forget(struct sampler *s, __u32 tgid);
+void sample_release(struct sample *smp);
+
+#endif

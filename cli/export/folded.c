@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+/* folded.c - folded stacks (Brendan Gregg's format), weighted by live bytes.
+ *
+ * Written through stdio to a temporary file in the target directory, renamed over
+ * the destination once complete (outfile.c), so a reader never sees half a file.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "export/folded.h"
+#include "export/json.h"
+#include "export/outfile.h"
+
+/* s (at most max bytes) with ';' as ':', control characters and invalid UTF-8 as '?'. */
+static void put_name(FILE *f, const char *s, size_t max)
+{
+	size_t i = 0, k, n = strnlen(s, max);
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ';') {
+			putc(':', f);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			putc('?', f);
+			i++;
+		} else if ((k = json_utf8_len(s + i, n - i))) {
+			fwrite(s + i, 1, k, f);
+			i += k;
+		} else {
+			putc('?', f);
+			i++;
+		}
+	}
+}
+
+static void put_frame(FILE *f, const struct snap_frame *fr)
+{
+	const char *base;
+
+	if (fr->func[0]) {
+		put_name(f, fr->func, sizeof(fr->func));
+	} else if (fr->module[0]) {
+		base = strrchr(fr->module, '/');
+		base = base && base[1] ? base + 1 : fr->module;
+		putc('[', f);
+		put_name(f, base, sizeof(fr->module) - (size_t)(base - fr->module));
+		fprintf(f, "+0x%llx]", fr->module_off);
+	} else {
+		fputs("[unknown]", f);
+	}
+}
+
+static const struct snap_process *find_process(const struct snapshot *snap, int pid)
+{
+	int i;
+
+	for (i = 0; snap->procs && i < snap->nprocs; i++)
+		if (snap->procs[i].pid == pid)
+			return &snap->procs[i];
+	return NULL;
+}
+
+static void put_stack(FILE *f, const struct snapshot *snap, const struct snap_stack *s)
+{
+	int pid = (int)s->key.tgid;
+	const struct snap_process *p = find_process(snap, pid);
+	int i;
+
+	if (p && p->comm[0])
+		put_name(f, p->comm, sizeof(p->comm));
+	else
+		fputs("?", f);
+	fprintf(f, "-%d", pid);
+	for (i = s->frames ? s->nframes - 1 : -1; i >= 0; i--) {
+		putc(';', f);
+		put_frame(f, &s->frames[i]);
+	}
+	fprintf(f, " %llu\n", (unsigned long long)s->st.live_bytes);
+}
+
+static void put_stacks(FILE *f, const struct snapshot *snap)
+{
+	int i;
+
+	for (i = 0; snap->stacks && i < snap->nstacks; i++)
+		if ((long long)snap->stacks[i].st.live_bytes > 0)
+			put_stack(f, snap, &snap->stacks[i]);
+}
+
+int folded_check_path(const char *path, char *err, size_t errlen)
+{
+	return outfile_check(path, err, errlen);
+}
+
+int folded_write(const char *path, const struct snapshot *snap, char *err, size_t errlen)
+{
+	struct outfile o;
+	int ret;
+
+	if (!snap) {
+		snprintf(err, errlen, "folded: no snapshot");
+		return -EINVAL;
+	}
+	ret = outfile_begin(&o, path, 0, err, errlen);
+	if (ret)
+		return ret;
+	put_stacks(o.f, snap);
+	return outfile_commit(&o, err, errlen);
+}

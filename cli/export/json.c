@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+/* json.c - one JSON object per report (JSON Lines), schema in docs/json-schema.json.
+ *
+ * Written straight to a FILE: strings escaped per RFC 8259 with invalid UTF-8 bytes
+ * replaced by U+FFFD, integers printed exactly, doubles with the fewest digits that
+ * read back to the same value (at most 17), NaN and infinities as null.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include "export/json.h"
+
+size_t json_utf8_len(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned int cp;
+	size_t len, i;
+
+	if (!n)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] < 0xc2) /* continuation byte, or overlong 2-byte lead */
+		return 0;
+	if (s[0] < 0xe0) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] < 0xf0) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] < 0xf5) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A JSON string of s (at most max bytes). */
+static void put_str(FILE *f, const char *s, size_t max)
+{
+	size_t i = 0, k, n = strnlen(s, max);
+
+	putc('"', f);
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			putc('\\', f);
+			putc(c, f);
+			i++;
+		} else if (c < 0x20) {
+			fprintf(f, "\\u%04x", c);
+			i++;
+		} else if ((k = json_utf8_len(s + i, n - i))) {
+			fwrite(s + i, 1, k, f);
+			i += k;
+		} else {
+			fputs("\xef\xbf\xbd", f); /* U+FFFD */
+			i++;
+		}
+	}
+	putc('"', f);
+}
+
+/* The string, or null when it is NULL or empty. */
+static void put_str_or_null(FILE *f, const char *s, size_t max)
+{
+	if (s && *s)
+		put_str(f, s, max);
+	else
+		fputs("null", f);
+}
+
+static void put_num(FILE *f, double v)
+{
+	char buf[40];
+
+	if (!isfinite(v)) {
+		fputs("null", f);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	fputs(buf, f);
+}
+
+/* ,"key": */
+static void key(FILE *f, const char *k)
+{
+	fprintf(f, ",\"%s\":", k);
+}
+
+static void u64_field(FILE *f, const char *k, unsigned long long v)
+{
+	key(f, k);
+	fprintf(f, "%llu", v);
+}
+
+static void num_field(FILE *f, const char *k, double v)
+{
+	key(f, k);
+	put_num(f, v);
+}
+
+static void bool_field(FILE *f, const char *k, bool v)
+{
+	key(f, k);
+	fputs(v ? "true" : "false", f);
+}
+
+static void put_process(FILE *f, const struct snap_process *p)
+{
+	fprintf(f, "{\"pid\":%d", p->pid);
+	key(f, "comm");
+	put_str(f, p->comm, sizeof(p->comm));
+	key(f, "flavor");
+	put_str(f, p->flavor, sizeof(p->flavor));
+	key(f, "allocator");
+	put_str(f, p->allocator, sizeof(p->allocator));
+	bool_field(f, "exited", p->exited);
+	u64_field(f, "live_bytes", p->live_bytes);
+	u64_field(f, "live_objects", p->live_objects);
+	u64_field(f, "allocs", p->allocs);
+	u64_field(f, "frees", p->frees);
+	key(f, "nstacks");
+	fprintf(f, "%d", p->nstacks);
+	num_field(f, "requests", p->requests);
+	key(f, "memory");
+	if (p->have_mem) {
+		fprintf(f, "{\"rss\":%llu", p->rss);
+		u64_field(f, "anon", p->anon);
+		u64_field(f, "cg_limit", p->cg_limit);
+		u64_field(f, "cg_usage", p->cg_usage);
+		num_field(f, "oom_eta", p->oom_eta >= 0 ? p->oom_eta : NAN);
+		bool_field(f, "rss_note", p->rss_note);
+		u64_field(f, "retained", p->retained);
+		putc('}', f);
+	} else {
+		fputs("null", f);
+	}
+	putc('}', f);
+}
+
+/* The JSON name of a verdict: verdict_name(), but "none" for V_NONE. */
+static const char *verdict_json_name(enum verdict v)
+{
+	return v == V_NONE ? "none" : verdict_name(v);
+}
+
+static void put_verdict(FILE *f, const struct snap_stack *s)
+{
+	const struct trend_result *t = &s->verdict;
+
+	if (!s->has_verdict) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "{\"name\":\"%s\"", verdict_json_name(t->verdict));
+	num_field(f, "slope", t->slope);
+	num_field(f, "slope_lo", t->slope_lo);
+	num_field(f, "slope_hi", t->slope_hi);
+	num_field(f, "per_hour", t->per_hour);
+	num_field(f, "r2", t->r2);
+	num_field(f, "mk_z", t->mk_z);
+	num_field(f, "mk_p", t->mk_p);
+	num_field(f, "requests", t->x_span);
+	num_field(f, "growth_share", s->growth_share >= 0 ? s->growth_share : NAN);
+	key(f, "samples");
+	fprintf(f, "%d", t->n);
+	num_field(f, "growth", t->growth);
+	num_field(f, "baseline", t->baseline);
+	num_field(f, "peak", t->peak);
+	putc('}', f);
+}
+
+static void put_frame(FILE *f, const struct snap_frame *fr)
+{
+	bool has_func = fr->func[0], has_module = fr->module[0];
+
+	fprintf(f, "{\"addr\":\"0x%llx\"", fr->addr);
+	key(f, "func");
+	put_str_or_null(f, fr->func, sizeof(fr->func));
+	key(f, "off");
+	if (has_func)
+		fprintf(f, "%llu", fr->off);
+	else
+		fputs("null", f);
+	key(f, "file");
+	put_str_or_null(f, fr->file, sizeof(fr->file));
+	key(f, "line");
+	if (fr->line > 0)
+		fprintf(f, "%d", fr->line);
+	else
+		fputs("null", f);
+	key(f, "module");
+	put_str_or_null(f, fr->module, sizeof(fr->module));
+	key(f, "module_off");
+	if (has_module)
+		fprintf(f, "%llu", fr->module_off);
+	else
+		fputs("null", f);
+	putc('}', f);
+}
+
+static void put_stack(FILE *f, const struct snap_stack *s)
+{
+	const struct al_stack_stats *st = &s->st;
+	int i;
+
+	fputs("{\"id\":", f);
+	put_str(f, s->id, sizeof(s->id));
+	key(f, "pid");
+	fprintf(f, "%u", s->key.tgid);
+	key(f, "kind");
+	put_str(f, s->kind ? s->kind : "?", 64);
+	u64_field(f, "live_bytes", st->live_bytes);
+	u64_field(f, "live_objects", st->live_objects);
+	u64_field(f, "untracked", st->untracked);
+	u64_field(f, "allocs", st->allocs);
+	u64_field(f, "alloc_bytes", st->alloc_bytes);
+	u64_field(f, "frees", st->frees);
+	u64_field(f, "free_bytes", st->free_bytes);
+	key(f, "verdict");
+	put_verdict(f, s);
+	key(f, "frames");
+	putc('[', f);
+	for (i = 0; s->frames && i < s->nframes; i++) {
+		if (i)
+			putc(',', f);
+		put_frame(f, &s->frames[i]);
+	}
+	fputs("]}", f);
+}
+
+static void put_losses(FILE *f, const __u64 *c)
+{
+	fprintf(f, "{\"alloc_map_full\":%llu", (unsigned long long)c[AL_C_ALLOC_MAP_FULL]);
+	u64_field(f, "stats_map_full", c[AL_C_STATS_MAP_FULL]);
+	u64_field(f, "stack_map_full", c[AL_C_STACK_MAP_FULL]);
+	u64_field(f, "stack_collisions", c[AL_C_STACK_COLLIDED]);
+	u64_field(f, "unknown_frees", c[AL_C_UNKNOWN_FREES]);
+	u64_field(f, "inflight_full", c[AL_C_INFLIGHT_FULL]);
+	u64_field(f, "events_lost", c[AL_C_EVENTS_LOST]);
+	putc('}', f);
+}
+
+static void put_events(FILE *f, const __u64 *c)
+{
+	fprintf(f, "{\"alloc_calls\":%llu", (unsigned long long)c[AL_C_ALLOC_CALLS]);
+	u64_field(f, "free_calls", c[AL_C_FREE_CALLS]);
+	u64_field(f, "nested", c[AL_C_NESTED]);
+	u64_field(f, "failed_allocs", c[AL_C_FAILED_ALLOCS]);
+	putc('}', f);
+}
+
+int json_write(FILE *f, const struct snapshot *snap, int top)
+{
+	int i, n;
+
+	if (!f || !snap)
+		return -EINVAL;
+	errno = 0;
+	n = snap->stacks ? snap->nstacks : 0;
+	if (top > 0 && top < n)
+		n = top;
+	fprintf(f, "{\"schema\":%d", JSON_SCHEMA_VERSION);
+	num_field(f, "time", snap->unix_time);
+	num_field(f, "elapsed", snap->elapsed);
+	bool_field(f, "final", snap->final);
+	key(f, "request_source");
+	put_str(f, snap->request_source ? snap->request_source : "time", 4096);
+	bool_field(f, "time_mode", snap->time_mode);
+	num_field(f, "sample_seconds", snap->sample_seconds);
+	u64_field(f, "sample_bytes", snap->sample_bytes);
+	num_field(f, "probe_hits_per_s", snap->probe_hits_per_s);
+	num_field(f, "overhead_cpus", snap->overhead_cpu);
+	key(f, "mode");
+	put_str(f, snapshot_mode(snap), 16);
+	key(f, "diagnosis");
+	fprintf(f, "{\"windows\":%d", snap->diagnosis);
+	bool_field(f, "open", snap->diagnosis_open);
+	num_field(f, "seconds_left", snap->diagnosis_open ? snap->diagnosis_left : 0);
+	bool_field(f, "result", snap->diagnosis_result);
+	putc('}', f);
+	key(f, "processes");
+	putc('[', f);
+	for (i = 0; snap->procs && i < snap->nprocs; i++) {
+		if (i)
+			putc(',', f);
+		put_process(f, &snap->procs[i]);
+	}
+	putc(']', f);
+	key(f, "nstacks");
+	fprintf(f, "%d", snap->stacks && snap->nstacks > 0 ? snapshot_nstacks(snap) : 0);
+	key(f, "stacks");
+	putc('[', f);
+	for (i = 0; i < n; i++) {
+		if (i)
+			putc(',', f);
+		put_stack(f, &snap->stacks[i]);
+	}
+	putc(']', f);
+	key(f, "losses");
+	put_losses(f, snap->counters);
+	key(f, "events");
+	put_events(f, snap->counters);
+	key(f, "leaks");
+	fprintf(f, "{\"count\":%d", snap->nleaks);
+	num_field(f, "slope", snap->leak_slope);
+	fputs("}}\n", f);
+	if (fflush(f) || ferror(f))
+		return errno ? -errno : -EIO;
+	return 0;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* json.h - JSON Lines export of a snapshot (schema: docs/json-schema.json, docs/json.md).
+ *
+ * One object per report, on one line. Strings are always valid UTF-8 JSON (invalid
+ * bytes become U+FFFD), integers are exact, non-finite doubles are null.
+ */
+#ifndef AL_JSON_H
+#define AL_JSON_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "export/snapshot.h"
+
+#define JSON_SCHEMA_VERSION 1
+
+/* Write one line describing snap: schema version, time, elapsed, final, request_source,
+ * time_mode, processes, the first top stacks (all when top <= 0) with their verdicts and
+ * frames, losses, events, leaks. Flushes f. Returns 0, or -errno when f reports an error. */
+int json_write(FILE *f, const struct snapshot *snap, int top);
+
+/* Length (1..4) of the valid UTF-8 sequence at the start of s (n bytes), 0 if there is
+ * none (empty, stray or overlong bytes, surrogates, above U+10FFFF). Shared by the
+ * exporters that must not let invalid UTF-8 through. */
+size_t json_utf8_len(const char *s, size_t n);
+
+#endif

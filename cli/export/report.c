@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/* report.c - the terminal report.
+ *
+ * Interval reports and the final report share one layout (docs/cli-contract.md):
+ * a line per process with its memory, the loss counters, then the top stacks by live
+ * bytes, each with its verdict and frames. Frame #0 is the allocator's caller
+ * (exact); deeper frames come from the kernel's frame pointer walk.
+ */
+#include <string.h>
+#include <time.h>
+#include "export/report.h"
+
+static const char *const kind_names[AL_KIND_MAX] = {
+    [AL_MALLOC] = "malloc",
+    [AL_CALLOC] = "calloc",
+    [AL_REALLOC] = "realloc",
+    [AL_REALLOCARRAY] = "reallocarray",
+    [AL_POSIX_MEMALIGN] = "posix_memalign",
+    [AL_ALIGNED_ALLOC] = "aligned_alloc",
+    [AL_MEMALIGN] = "memalign",
+    [AL_VALLOC] = "valloc",
+    [AL_PVALLOC] = "pvalloc",
+    [AL_FREE] = "free",
+    [AL_MMAP] = "mmap",
+    [AL_FAULT] = "fault",
+};
+
+const char *al_kind_name(unsigned int kind)
+{
+	return kind < AL_KIND_MAX && kind_names[kind] ? kind_names[kind] : "?";
+}
+
+static void print_memory(FILE *out, const struct snapshot *snap, const struct snap_process *p)
+{
+	if (!p->have_mem)
+		return;
+	fprintf(out, "    memory: rss %llu B, anon %llu B, tracked live %llu B; ", p->rss, p->anon,
+	        p->live_bytes);
+	if (snap->time_mode)
+		fprintf(out, "%.1f s observed\n", p->requests);
+	else
+		fprintf(out, "%.0f requests\n", p->requests);
+	if (p->cg_limit) {
+		fprintf(out, "    cgroup: limit %llu B, usage %llu B, ", p->cg_limit, p->cg_usage);
+		if (p->oom_eta >= 0)
+			fprintf(out, "OOM in %.0f s at the current rate\n", p->oom_eta);
+		else
+			fprintf(out, "no growth\n");
+	}
+	if (p->rss_note)
+		fprintf(
+		    out,
+		    "    note: RSS high, live heap flat: anon memory grew by %llu B since attach "
+		    "but only %llu B of it is live in tracked allocations; the allocator keeps "
+		    "freed memory (high-water mark or fragmentation), not a leak\n",
+		    p->retained + p->live_bytes, p->live_bytes);
+}
+
+static void print_process(FILE *out, const struct snapshot *snap, const struct snap_process *p)
+{
+	fprintf(out,
+	        "pid %d (%s) %s %s: %llu B live in %llu objects at %d stacks; %llu allocs, "
+	        "%llu frees%s\n",
+	        p->pid, p->comm, p->flavor, p->allocator, p->live_bytes, p->live_objects,
+	        p->nstacks, p->allocs, p->frees, p->exited ? " (exited)" : "");
+	print_memory(out, snap, p);
+}
+
+static void print_losses(FILE *out, const struct snapshot *snap)
+{
+	const __u64 *c = snap->counters;
+
+	fprintf(
+	    out,
+	    "losses: alloc-map-full %llu, stats-map-full %llu, stack-map-full %llu, "
+	    "stack-collisions %llu, unknown-frees %llu, inflight-full %llu, events-lost %llu\n",
+	    (unsigned long long)c[AL_C_ALLOC_MAP_FULL], (unsigned long long)c[AL_C_STATS_MAP_FULL],
+	    (unsigned long long)c[AL_C_STACK_MAP_FULL], (unsigned long long)c[AL_C_STACK_COLLIDED],
+	    (unsigned long long)c[AL_C_UNKNOWN_FREES], (unsigned long long)c[AL_C_INFLIGHT_FULL],
+	    (unsigned long long)c[AL_C_EVENTS_LOST]);
+}
+
+static void print_verdict(FILE *out, const struct snapshot *snap, const struct snap_stack *s)
+{
+	const struct trend_result *t = &s->verdict;
+	const char *unit = snap->time_mode ? "s" : "request";
+
+	if (!s->has_verdict)
+		return;
+	fprintf(out, "    verdict: %s, %+.1f B/%s (95%% CI %.1f..%.1f), %+.0f B/hour, ",
+	        verdict_name(t->verdict), t->slope, unit, t->slope_lo, t->slope_hi, t->per_hour);
+	if (snap->time_mode)
+		fprintf(out, "%.1f s", t->x_span);
+	else
+		fprintf(out, "%.0f requests", t->x_span);
+	fprintf(out, ", R2 %.3f, ", t->r2);
+	if (s->growth_share < 0)
+		fprintf(out, "n/a\n");
+	else
+		fprintf(out, "%.0f%% of growth\n", 100 * s->growth_share);
+}
+
+/* A stack that lost blocks: its numbers undercount and its verdict is frozen. */
+static void print_untracked(FILE *out, const struct snap_stack *s)
+{
+	if (s->st.untracked)
+		fprintf(
+		    out,
+		    "    unreliable: %llu allocations not tracked (alloc map full, see "
+		    "--max-allocs): live bytes undercount; the verdict is the one from before\n",
+		    (unsigned long long)s->st.untracked);
+}
+
+static void print_stack(FILE *out, const struct snapshot *snap, int rank,
+                        const struct snap_stack *s, int max_depth)
+{
+	int i;
+
+	fprintf(out,
+	        "[%d] pid %u %s: %llu B live in %llu objects; %llu allocs (%llu B), %llu frees "
+	        "since attach\n",
+	        rank, s->key.tgid, s->kind, (unsigned long long)s->st.live_bytes,
+	        (unsigned long long)s->st.live_objects, (unsigned long long)s->st.allocs,
+	        (unsigned long long)s->st.alloc_bytes, (unsigned long long)s->st.frees);
+	print_verdict(out, snap, s);
+	print_untracked(out, s);
+	for (i = 0; i < s->nframes && i < max_depth; i++)
+		fprintf(out, "    #%d %s\n", i, s->frames[i].text);
+}
+
+/* Which tier produced the stacks below, and for --mode auto where its window stands. */
+static void print_mode(FILE *out, const struct snapshot *snap)
+{
+	const char *mode = snapshot_mode(snap);
+
+	if (!strcmp(mode, "auto")) {
+		if (snap->diagnosis_result)
+			fprintf(out,
+			        "mode: auto, result of diagnosis window %d: precise stacks "
+			        "(malloc...) from the window, fault stacks from the growth tier\n",
+			        snap->diagnosis);
+		else if (snap->diagnosis_open)
+			fprintf(
+			    out,
+			    "mode: auto, diagnosis window %d open: precise tier on, %.0f s left\n",
+			    snap->diagnosis, snap->diagnosis_left);
+		else
+			fprintf(out,
+			        "mode: auto, growth tier watching (%d diagnosis windows so far; "
+			        "one opens when a process grows)\n",
+			        snap->diagnosis);
+	}
+	if (snap->growth)
+		fprintf(out,
+		        "%s (page faults attributed to stacks; live bytes = touched anonymous "
+		        "pages; %llu pages not walked at release)\n",
+		        strcmp(mode, "auto") ? "mode: growth" : "growth tier",
+		        (unsigned long long)snap->counters[AL_C_RELEASE_CUT]);
+}
+
+void report_print(FILE *out, const struct snapshot *snap, int top, int max_depth)
+{
+	time_t now = (time_t)snap->unix_time;
+	char when[32];
+	int i, rank = 0;
+
+	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
+	if (snap->final)
+		fprintf(out, "=== agentleak final report ===\n");
+	fprintf(out, "%s  %.1f s since attach\n", when, snap->elapsed);
+	for (i = 0; i < snap->nprocs; i++)
+		print_process(out, snap, &snap->procs[i]);
+	print_losses(out, snap);
+	if (snap->probe_hits_per_s > 0)
+		fprintf(out,
+		        "overhead: %.0f probe hits/s, estimated %.1f%% of a CPU in the targets "
+		        "(2.5 us per allocation, 0.8 us per free)\n",
+		        snap->probe_hits_per_s, 100 * snap->overhead_cpu);
+	if (snap->sample_bytes)
+		fprintf(out,
+		        "sampling: one allocation per %llu B on average; bytes and objects are "
+		        "scaled estimates\n",
+		        snap->sample_bytes);
+	print_mode(out, snap);
+	for (i = 0; i < snap->nstacks && rank < top; i++) {
+		if ((long long)snap->stacks[i].st.live_bytes <= 0)
+			break;
+		print_stack(out, snap, ++rank, &snap->stacks[i], max_depth);
+	}
+	if (!rank)
+		fprintf(out, "no live allocations\n");
+	if (snap->nleaks)
+		fprintf(out, "leaks: %d stacks, %+.1f B/%s together\n", snap->nleaks,
+		        snap->leak_slope, snap->time_mode ? "s" : "request");
+	fprintf(out, "\n");
+	fflush(out);
+}

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+/* snapbuild.c - gather one report's results into a snapshot for the exporters.
+ *
+ * Stacks that allocated are listed largest live bytes first (ties in the sampler's
+ * order); the first symbolize_top and every leak get their frames resolved (the
+ * symbolizer caches, so this is cheap after the first report) and a short id that
+ * stays the same across runs of the same binaries: a hash of the kind and of each
+ * frame's module and file offset. With list_all every such stack is listed (pprof,
+ * folded and HTML show them all); else only those the interval outputs can read:
+ * the first symbolize_top, every leak, and each process's first non-leak after the
+ * first symbolize_top (the Prometheus export may reach for it), picked in one pass
+ * without sorting tens of thousands of stacks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "export/report.h"
+#include "export/snapbuild.h"
+
+static long long live_of(const struct sample_row *r)
+{
+	return (long long)r->st.live_bytes;
+}
+
+static bool allocated(const struct sample_row *r)
+{
+	return r->st.allocs || live_of(r) > 0;
+}
+
+/* A row and its place in the report order. */
+struct pick {
+	long long live;
+	int row;
+};
+
+/* More live bytes first, ties in row order (as the stable sort of a full list). */
+static bool before(const struct pick *a, const struct pick *b)
+{
+	return a->live != b->live ? a->live > b->live : a->row < b->row;
+}
+
+static int pick_order(const void *a, const void *b)
+{
+	return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+}
+
+/* The first k picks offered, as a heap with the one that comes last on top. */
+struct heap {
+	struct pick *p;
+	int n, k;
+};
+
+static void swap_picks(struct pick *a, struct pick *b)
+{
+	struct pick t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void sift_down(struct heap *h, int i)
+{
+	for (;;) {
+		int c = 2 * i + 1, m = i;
+
+		if (c < h->n && before(&h->p[m], &h->p[c]))
+			m = c;
+		if (c + 1 < h->n && before(&h->p[m], &h->p[c + 1]))
+			m = c + 1;
+		if (m == i)
+			return;
+		swap_picks(&h->p[i], &h->p[m]);
+		i = m;
+	}
+}
+
+static void heap_offer(struct heap *h, struct pick p)
+{
+	int i;
+
+	if (h->n == h->k) {
+		if (!h->k || !before(&p, &h->p[0]))
+			return;
+		h->p[0] = p;
+		sift_down(h, 0);
+		return;
+	}
+	i = h->n++;
+	h->p[i] = p;
+	for (; i && before(&h->p[(i - 1) / 2], &h->p[i]); i = (i - 1) / 2)
+		swap_picks(&h->p[(i - 1) / 2], &h->p[i]);
+}
+
+static int key_order(const void *a, const void *b)
+{
+	const struct al_stack_key *x = a, *y = b;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	if (x->stackid != y->stackid)
+		return x->stackid < y->stackid ? -1 : 1;
+	if (x->caller != y->caller)
+		return x->caller < y->caller ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return 0;
+}
+
+static int by_live(const void *a, const void *b)
+{
+	const struct snap_stack *x = a, *y = b;
+	long long p = (long long)x->st.live_bytes, q = (long long)y->st.live_bytes;
+
+	return p < q ? 1 : p > q ? -1 : 0;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static unsigned long long fnv(unsigned long long h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	while (n--)
+		h = (h ^ *c++) * 0x100000001b3ULL;
+	return h;
+}
+
+static void stack_id(struct snap_stack *s)
+{
+	unsigned long long h = fnv(0xcbf29ce484222325ULL, s->kind, strlen(s->kind));
+	int i;
+
+	for (i = 0; i < s->nframes; i++) {
+		const struct snap_frame *f = &s->frames[i];
+		const char *m = base_name(f->module);
+
+		h = fnv(h, m, strlen(m));
+		h = fnv(h, f->module[0] ? &f->module_off : &f->addr, sizeof(f->addr));
+	}
+	snprintf(s->id, sizeof(s->id), "%012llx", h & 0xffffffffffffULL);
+}
+
+static void fill_frame(const struct snap_input *in, int pid, unsigned long long addr,
+                       struct snap_frame *f)
+{
+	struct sym_frame sf;
+
+	memset(f, 0, sizeof(*f));
+	f->addr = addr;
+	sym_resolve(in->sym, pid, addr, 1, &sf);
+	sym_format(&sf, f->text, sizeof(f->text));
+	snprintf(f->func, sizeof(f->func), "%s", sf.func);
+	snprintf(f->file, sizeof(f->file), "%s", sf.file);
+	snprintf(f->module, sizeof(f->module), "%s", sf.module);
+	f->off = sf.off;
+	f->line = sf.line;
+	f->module_off = sf.module_off;
+}
+
+/* Frame 0 is the caller read at entry; the kernel's frame 0 is the allocator itself. */
+static int fill_frames(const struct snap_input *in, struct snap_stack *s)
+{
+	__u64 ips[AL_MAX_STACK_DEPTH];
+	int n, i;
+
+	n = sampler_stack(in->sampler, s->key.stackid, ips, AL_MAX_STACK_DEPTH);
+	ips[0] = s->key.caller;
+	/* An allocator with a frame pointer (linked into a static binary) leaves its own
+	 * return address as the walk's frame 1: the caller again. */
+	if (n > 1 && ips[1] == ips[0]) {
+		memmove(ips + 1, ips + 2, (n - 2) * sizeof(ips[0]));
+		n--;
+	}
+	if (n < 1)
+		n = 1;
+	if (n > in->max_depth)
+		n = in->max_depth;
+	s->frames = calloc(n, sizeof(*s->frames));
+	if (!s->frames)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		fill_frame(in, s->key.tgid, ips[i], &s->frames[i]);
+	s->nframes = n;
+	stack_id(s);
+	return 0;
+}
+
+static int fill_points(const struct snap_input *in, struct snap_stack *s)
+{
+	int n = analyser_points(in->an, &s->key, NULL, 0);
+
+	if (n <= 0)
+		return 0;
+	s->points = calloc(n, sizeof(*s->points));
+	if (!s->points)
+		return -ENOMEM;
+	s->npoints = analyser_points(in->an, &s->key, s->points, n);
+	return 0;
+}
+
+static void fill_process(const struct snap_input *in, const struct snap_target *st,
+                         struct snap_process *p)
+{
+	const struct proc_view *v = in->an ? analyser_process(in->an, st->t->pid) : NULL;
+	int i;
+
+	p->pid = st->t->pid;
+	snprintf(p->comm, sizeof(p->comm), "%s", st->t->comm);
+	snprintf(p->flavor, sizeof(p->flavor), "%s", st->al->flavor);
+	snprintf(p->allocator, sizeof(p->allocator), "%s", st->al->target_path);
+	p->exited = st->t->exited;
+	p->oom_eta = -1;
+	for (i = 0; i < in->smp->n; i++) {
+		const struct sample_row *r = &in->smp->rows[i];
+
+		if ((int)r->key.tgid != p->pid)
+			continue;
+		p->allocs += r->st.allocs;
+		p->frees += r->st.frees;
+		if (live_of(r) <= 0)
+			continue;
+		p->live_bytes += r->st.live_bytes;
+		p->live_objects += r->st.live_objects;
+		p->nstacks++;
+	}
+	if (!v)
+		return;
+	p->requests = v->requests;
+	p->have_mem = v->have_mem;
+	p->rss = v->mem.rss;
+	p->anon = v->mem.anon;
+	p->cg_limit = v->mem.cg_limit;
+	p->cg_usage = v->mem.cg_usage;
+	p->oom_eta = v->oom_eta;
+	p->rss_note = v->rss_note;
+	p->retained = v->retained;
+}
+
+/* full: every statistic of the verdict (costs a fit for non-leaks: only for stacks shown). */
+static void fill_verdict(const struct snap_input *in, struct snapshot *snap, struct snap_stack *s,
+                         bool full)
+{
+	const struct trend_result *t = NULL;
+	const struct snap_process *p = snapshot_process(snap, s->key.tgid);
+
+	if (in->an)
+		t = full ? analyser_verdict(in->an, &s->key)
+		         : analyser_verdict_brief(in->an, &s->key);
+
+	s->growth_share = p && p->live_bytes ? (double)s->st.live_bytes / p->live_bytes : -1;
+	if (!t)
+		return;
+	s->has_verdict = true;
+	s->verdict = *t;
+	if (t->verdict == V_LEAK) {
+		snap->nleaks++;
+		snap->leak_slope += t->slope;
+	}
+}
+
+static void list_row(struct snapshot *snap, const struct sample_row *r)
+{
+	struct snap_stack *s = &snap->stacks[snap->nstacks++];
+
+	s->key = r->key;
+	s->st = r->st;
+	s->kind = al_kind_name(r->key.kind);
+}
+
+/* Every stack that allocated. */
+static int list_all(struct snapshot *snap, const struct snap_input *in)
+{
+	int i;
+
+	snap->stacks = calloc(in->smp->n ? in->smp->n : 1, sizeof(*snap->stacks));
+	if (!snap->stacks)
+		return -ENOMEM;
+	for (i = 0; i < in->smp->n; i++)
+		if (allocated(&in->smp->rows[i]))
+			list_row(snap, &in->smp->rows[i]);
+	snap->nstacks_all = snap->nstacks;
+	qsort(snap->stacks, snap->nstacks, sizeof(*snap->stacks), by_live);
+	return 0;
+}
+
+/* Which target's heap a row goes to (the last one: none of them). */
+static int target_of(const struct snap_input *in, int pid)
+{
+	int i;
+
+	for (i = 0; i < in->ntargets && in->targets[i].t->pid != pid; i++)
+		;
+	return i;
+}
+
+/* Offer every row that allocated: leaks to picks[], the others to their process's
+ * heap. Returns how many allocated. */
+static int offer_rows(const struct snap_input *in, const struct al_stack_key *leaks, int nleaks,
+                      struct heap *heaps, struct pick *picks, int *npicks)
+{
+	int i, t = 0, total = 0;
+
+	for (i = 0; i < in->smp->n; i++) {
+		const struct sample_row *r = &in->smp->rows[i];
+		struct pick p = {live_of(r), i};
+
+		if (!allocated(r))
+			continue;
+		total++;
+		if (nleaks && bsearch(&r->key, leaks, nleaks, sizeof(*leaks), key_order)) {
+			picks[(*npicks)++] = p;
+			continue;
+		}
+		if (t >= in->ntargets || in->targets[t].t->pid != (int)r->key.tgid)
+			t = target_of(in, r->key.tgid);
+		heap_offer(&heaps[t], p);
+	}
+	return total;
+}
+
+/* Only what the interval outputs read (see the top of the file). Returns 1 when
+ * listing every stack is as cheap, or needed. */
+static int list_shown(struct snapshot *snap, const struct snap_input *in)
+{
+	const struct al_stack_key *lk = NULL;
+	int k = in->symbolize_top + 1, nh = in->ntargets + 1, nleaks = 0, npicks = 0, i, j;
+	struct heap *heaps;
+	struct al_stack_key *leaks = NULL;
+	struct pick *picks;
+
+	if (in->list_all || in->symbolize_top < 0 || (long long)k * nh * 4 >= in->smp->n)
+		return 1;
+	if (in->an && (nleaks = analyser_leaks(in->an, &lk)) < 0)
+		return 1;
+	heaps = calloc(nh, sizeof(*heaps));
+	picks = calloc((size_t)nleaks + (size_t)k * nh, sizeof(*picks));
+	leaks = nleaks ? malloc(nleaks * sizeof(*leaks)) : NULL;
+	if (!heaps || !picks || (nleaks && !leaks))
+		goto fail;
+	if (nleaks) {
+		memcpy(leaks, lk, nleaks * sizeof(*leaks));
+		qsort(leaks, nleaks, sizeof(*leaks), key_order);
+	}
+	for (i = 0; i < nh; i++)
+		heaps[i] = (struct heap){.p = picks + nleaks + (size_t)i * k, .k = k};
+	snap->nstacks_all = offer_rows(in, leaks, nleaks, heaps, picks, &npicks);
+	for (i = 0; i < nh; i++)
+		for (j = 0; j < heaps[i].n; j++)
+			picks[npicks++] = heaps[i].p[j];
+	qsort(picks, npicks, sizeof(*picks), pick_order);
+	snap->stacks = calloc(npicks ? npicks : 1, sizeof(*snap->stacks));
+	if (!snap->stacks)
+		goto fail;
+	for (i = 0; i < npicks; i++)
+		list_row(snap, &in->smp->rows[picks[i].row]);
+	free(heaps);
+	free(picks);
+	free(leaks);
+	return 0;
+fail:
+	free(heaps);
+	free(picks);
+	free(leaks);
+	return -ENOMEM;
+}
+
+int snapshot_build(struct snapshot *snap, const struct snap_input *in)
+{
+	struct timespec now;
+	int i, n, r;
+
+	memset(snap, 0, sizeof(*snap));
+	clock_gettime(CLOCK_REALTIME, &now);
+	snap->unix_time = now.tv_sec + now.tv_nsec / 1e9;
+	snap->elapsed = in->elapsed;
+	snap->final = in->final;
+	snap->time_mode = in->an && analyser_time_mode(in->an);
+	snap->request_source = in->request_source;
+	snap->sample_seconds = in->sample_seconds;
+	snap->sample_bytes = in->sample_bytes;
+	snap->growth = in->growth;
+	snap->mode = in->mode;
+	snap->diagnosis = in->diagnosis;
+	snap->diagnosis_open = in->diagnosis_open;
+	snap->diagnosis_left = in->diagnosis_left;
+	snap->diagnosis_result = in->diagnosis_result;
+	snap->probe_hits_per_s = in->probe_hits_per_s;
+	snap->overhead_cpu = in->overhead_cpu;
+	memcpy(snap->counters, in->smp->counters, sizeof(snap->counters));
+	snap->procs = calloc(in->ntargets ? in->ntargets : 1, sizeof(*snap->procs));
+	if (!snap->procs)
+		return -ENOMEM;
+	for (i = 0; i < in->ntargets; i++)
+		fill_process(in, &in->targets[i], &snap->procs[snap->nprocs++]);
+	r = list_shown(snap, in);
+	if (r > 0)
+		r = list_all(snap, in);
+	if (r)
+		return r;
+	n = snap->nstacks;
+	for (i = 0; i < n; i++) {
+		struct snap_stack *s = &snap->stacks[i];
+
+		bool shown = in->symbolize_top < 0 || i < in->symbolize_top;
+
+		fill_verdict(in, snap, s, shown);
+		if (!shown && !(s->has_verdict && s->verdict.verdict == V_LEAK))
+			continue;
+		if (fill_frames(in, s) || fill_points(in, s))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void snapshot_free(struct snapshot *snap)
+{
+	int i;
+
+	for (i = 0; i < snap->nstacks; i++) {
+		free(snap->stacks[i].frames);
+		free(snap->stacks[i].points);
+	}
+	free(snap->stacks);
+	free(snap->procs);
+	memset(snap, 0, sizeof(*snap));
+}
