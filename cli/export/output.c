@@ -30,6 +30,54 @@ struct outputs {
 	bool stdout_closed; /* EPIPE: the reader of stdout went away */
 };
 
+static const struct output_option options[] = {
+    {"prom-file", "PATH",
+     "Prometheus textfile (node_exporter textfile collector),\n"
+     "rewritten atomically every INTERVAL; removed at exit"},
+    {"keep", NULL, "keep the --prom-file at exit"},
+    {"listen", "[ADDR:]PORT",
+     "serve the same metrics at http://ADDR:PORT/metrics\n(ADDR defaults to 127.0.0.1)"},
+    {"pprof", "FILE",
+     "gzip profile.proto heap profile, at exit and on SIGUSR1\n"
+     "(go tool pprof -top FILE; inuse_space by default)"},
+    {"json", NULL, "one JSON object per report on stdout instead of text"},
+    {"json-file", "FILE", "append one JSON object per report to FILE"},
+    {"folded", "FILE", "folded stacks weighted by live bytes, at exit (flamegraph)"},
+    {"html", "FILE", "a self-contained HTML report, at exit and on SIGUSR1"},
+    {NULL, NULL, NULL},
+};
+
+const struct output_option *outputs_options(void)
+{
+	return options;
+}
+
+int outputs_set(struct output_opts *o, const char *name, const char *arg, char *err,
+                size_t errlen)
+{
+	if (!strcmp(name, "prom-file"))
+		o->prom_file = arg;
+	else if (!strcmp(name, "keep"))
+		o->keep = true;
+	else if (!strcmp(name, "listen"))
+		o->listen = arg;
+	else if (!strcmp(name, "pprof"))
+		o->pprof = arg;
+	else if (!strcmp(name, "json"))
+		o->json = true;
+	else if (!strcmp(name, "json-file"))
+		o->json_file = arg;
+	else if (!strcmp(name, "folded"))
+		o->folded = arg;
+	else if (!strcmp(name, "html"))
+		o->html = arg;
+	else {
+		snprintf(err, errlen, "--%s is no output's option", name);
+		return -1;
+	}
+	return 0;
+}
+
 /* A failed write: a warning now, and an error exit at the end (outputs_close). */
 static void failed(struct outputs *out, const char *what, const char *msg)
 {

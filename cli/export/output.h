@@ -19,6 +19,21 @@ struct output_opts {
 
 struct outputs;
 
+/* One command-line option of the exporters, for the option table of main.c: --NAME ARG.
+ * help is the text of its --help entry, one string per line ("\n" between lines). */
+struct output_option {
+	const char *name; /* without the dashes: "pprof" */
+	const char *arg;  /* "FILE", or NULL for a flag */
+	const char *help;
+};
+
+/* The exporters' options, in the order --help lists them; the last has name NULL. */
+const struct output_option *outputs_options(void);
+/* Record --NAME ARG (ARG is NULL for a flag) in o for outputs_open(). Returns -1 with a
+ * message for a name that is no exporter's option. */
+int outputs_set(struct output_opts *o, const char *name, const char *arg, char *err,
+                size_t errlen);
+
 /* Check every path and open the listener before tracing starts: errors are one line. */
 struct outputs *outputs_open(const struct output_opts *o, char *err, size_t errlen);
 /* Do the file outputs need every stack symbolized (pprof, folded)? */
