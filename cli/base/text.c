@@ -4,13 +4,17 @@
 #include <string.h>
 #include "base/text.h"
 
-/* Length of the valid, printable UTF-8 sequence at p (n bytes left), 0 if none. */
-static size_t utf8_printable(const unsigned char *p, size_t n)
+size_t text_utf8_len(const char *str, size_t n)
 {
+	const unsigned char *p = (const unsigned char *)str;
 	unsigned int c;
 	size_t len, i;
 
-	if (p[0] < 0xc2 || p[0] > 0xf4)
+	if (!n)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] < 0xc2 || p[0] > 0xf4) /* a continuation byte, an overlong 2-byte lead */
 		return 0;
 	len = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
 	if (n < len)
@@ -21,11 +25,20 @@ static size_t utf8_printable(const unsigned char *p, size_t n)
 			return 0;
 		c = c << 6 | (p[i] & 0x3f);
 	}
-	/* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
+	/* Overlong forms, surrogates, beyond U+10FFFF. */
 	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10ffff ||
-	    (c >= 0xd800 && c <= 0xdfff) || (c >= 0x80 && c < 0xa0))
+	    (c >= 0xd800 && c <= 0xdfff))
 		return 0;
 	return len;
+}
+
+/* Length of the valid, printable UTF-8 sequence at p (n bytes left), 0 if none: not
+ * ASCII, not a C1 control (U+0080..U+009F, the two bytes 0xc2 0x80..0x9f). */
+static size_t utf8_printable(const unsigned char *p, size_t n)
+{
+	if (p[0] < 0x80 || (p[0] == 0xc2 && n > 1 && p[1] < 0xa0))
+		return 0;
+	return text_utf8_len((const char *)p, n);
 }
 
 size_t text_escape(char *dst, size_t len, const char *src, size_t srclen)

@@ -14,6 +14,10 @@
 
 #include <stddef.h>
 
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid: RFC 3629
+ * as Go and Prometheus check it (no overlong forms, no surrogates, nothing above
+ * U+10FFFF). */
+size_t text_utf8_len(const char *s, size_t n);
 /* Escape srclen bytes of src into dst (always terminated when len > 0; cut at a whole
  * escape). Returns the length written. */
 size_t text_escape(char *dst, size_t len, const char *src, size_t srclen);

@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "base/text.h"
 #include "export/folded.h"
-#include "export/json.h"
 #include "export/outfile.h"
 
 /* s (at most max bytes) with ';' as ':', control characters and invalid UTF-8 as '?'. */
@@ -26,7 +26,7 @@ static void put_name(FILE *f, const char *s, size_t max)
 		} else if (c < 0x20 || c == 0x7f) {
 			putc('?', f);
 			i++;
-		} else if ((k = json_utf8_len(s + i, n - i))) {
+		} else if ((k = text_utf8_len(s + i, n - i))) {
 			fwrite(s + i, 1, k, f);
 			i += k;
 		} else {

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include "export/html.h"
+#include "export/names.h"
 #include "export/outfile.h"
 
 /* The scatter plot of one stack: size and margins, in SVG units (pixels). */
@@ -301,7 +302,7 @@ static const char *verdict_of(const struct snap_stack *s)
 {
 	if (!s->has_verdict || s->verdict.verdict == V_NONE)
 		return "none";
-	return verdict_name(s->verdict.verdict);
+	return verdict_label(s->verdict.verdict, NAME_TEXT);
 }
 
 static int is_leak(const struct snap_stack *s)
@@ -551,18 +552,9 @@ static void put_process(FILE *f, const struct snapshot *snap, const struct snap_
 
 static void put_counters(FILE *f, const struct snapshot *snap)
 {
-	static const struct {
-		int c;
-		const char *name;
-	} losses[] = {
-	    {AL_C_ALLOC_MAP_FULL, "alloc-map-full"}, {AL_C_STATS_MAP_FULL, "stats-map-full"},
-	    {AL_C_STACK_MAP_FULL, "stack-map-full"}, {AL_C_STACK_COLLIDED, "stack-collisions"},
-	    {AL_C_UNKNOWN_FREES, "unknown-frees"},   {AL_C_INFLIGHT_FULL, "inflight-full"},
-	    {AL_C_EVENTS_LOST, "events-lost"},
-	};
 	const __u64 *c = snap->counters;
 	char a[32], b[32];
-	size_t i;
+	int i;
 
 	fprintf(f,
 	        "<section class=\"card\">\n<table class=\"kv\">\n<tr><th>events</th><td>%s "
@@ -572,10 +564,10 @@ static void put_counters(FILE *f, const struct snapshot *snap)
 	fprintf(f, "%s nested, ", fmt_count(a, sizeof(a), c[AL_C_NESTED]));
 	fprintf(f, "%s failed allocations</td></tr>\n<tr><th>losses</th><td>",
 	        fmt_count(b, sizeof(b), c[AL_C_FAILED_ALLOCS]));
-	for (i = 0; i < sizeof(losses) / sizeof(losses[0]); i++)
-		fprintf(f, "%s%s <span%s>%s</span>", i ? ", " : "", losses[i].name,
-		        c[losses[i].c] ? " class=\"warn\"" : "",
-		        fmt_count(a, sizeof(a), c[losses[i].c]));
+	for (i = 0; i < nloss_names; i++)
+		fprintf(f, "%s%s <span%s>%s</span>", i ? ", " : "", loss_names[i].name[NAME_TEXT],
+		        c[loss_names[i].counter] ? " class=\"warn\"" : "",
+		        fmt_count(a, sizeof(a), c[loss_names[i].counter]));
 	fprintf(f,
 	        "</td></tr>\n<tr><th>last sample</th><td>%.1f ms</td></tr>\n</table>\n</section>\n",
 	        is_num(snap->sample_seconds) ? snap->sample_seconds * 1e3 : 0.0);

@@ -10,44 +10,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/text.h"
 #include "export/json.h"
-
-size_t json_utf8_len(const char *str, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	unsigned int cp;
-	size_t len, i;
-
-	if (!n)
-		return 0;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] < 0xc2) /* continuation byte, or overlong 2-byte lead */
-		return 0;
-	if (s[0] < 0xe0) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] < 0xf0) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] < 0xf5) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
+#include "export/names.h"
 
 /* A JSON string of s (at most max bytes). */
 static void put_str(FILE *f, const char *s, size_t max)
@@ -65,7 +30,7 @@ static void put_str(FILE *f, const char *s, size_t max)
 		} else if (c < 0x20) {
 			fprintf(f, "\\u%04x", c);
 			i++;
-		} else if ((k = json_utf8_len(s + i, n - i))) {
+		} else if ((k = text_utf8_len(s + i, n - i))) {
 			fwrite(s + i, 1, k, f);
 			i += k;
 		} else {
@@ -156,12 +121,6 @@ static void put_process(FILE *f, const struct snap_process *p)
 	putc('}', f);
 }
 
-/* The JSON name of a verdict: verdict_name(), but "none" for V_NONE. */
-static const char *verdict_json_name(enum verdict v)
-{
-	return v == V_NONE ? "none" : verdict_name(v);
-}
-
 static void put_verdict(FILE *f, const struct snap_stack *s)
 {
 	const struct trend_result *t = &s->verdict;
@@ -170,7 +129,7 @@ static void put_verdict(FILE *f, const struct snap_stack *s)
 		fputs("null", f);
 		return;
 	}
-	fprintf(f, "{\"name\":\"%s\"", verdict_json_name(t->verdict));
+	fprintf(f, "{\"name\":\"%s\"", verdict_label(t->verdict, NAME_JSON));
 	num_field(f, "slope", t->slope);
 	num_field(f, "slope_lo", t->slope_lo);
 	num_field(f, "slope_hi", t->slope_hi);
@@ -249,13 +208,11 @@ static void put_stack(FILE *f, const struct snap_stack *s)
 
 static void put_losses(FILE *f, const __u64 *c)
 {
-	fprintf(f, "{\"alloc_map_full\":%llu", (unsigned long long)c[AL_C_ALLOC_MAP_FULL]);
-	u64_field(f, "stats_map_full", c[AL_C_STATS_MAP_FULL]);
-	u64_field(f, "stack_map_full", c[AL_C_STACK_MAP_FULL]);
-	u64_field(f, "stack_collisions", c[AL_C_STACK_COLLIDED]);
-	u64_field(f, "unknown_frees", c[AL_C_UNKNOWN_FREES]);
-	u64_field(f, "inflight_full", c[AL_C_INFLIGHT_FULL]);
-	u64_field(f, "events_lost", c[AL_C_EVENTS_LOST]);
+	int i;
+
+	for (i = 0; i < nloss_names; i++)
+		fprintf(f, "%c\"%s\":%llu", i ? ',' : '{', loss_names[i].name[NAME_JSON],
+		        (unsigned long long)c[loss_names[i].counter]);
 	putc('}', f);
 }
 

@@ -18,9 +18,4 @@
  * frames, losses, events, leaks. Flushes f. Returns 0, or -errno when f reports an error. */
 int json_write(FILE *f, const struct snapshot *snap, int top);
 
-/* Length (1..4) of the valid UTF-8 sequence at the start of s (n bytes), 0 if there is
- * none (empty, stray or overlong bytes, surrogates, above U+10FFFF). Shared by the
- * exporters that must not let invalid UTF-8 through. */
-size_t json_utf8_len(const char *s, size_t n);
-
 #endif

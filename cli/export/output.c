@@ -52,8 +52,7 @@ const struct output_option *outputs_options(void)
 	return options;
 }
 
-int outputs_set(struct output_opts *o, const char *name, const char *arg, char *err,
-                size_t errlen)
+int outputs_set(struct output_opts *o, const char *name, const char *arg, char *err, size_t errlen)
 {
 	if (!strcmp(name, "prom-file"))
 		o->prom_file = arg;

@@ -31,8 +31,7 @@ struct output_option {
 const struct output_option *outputs_options(void);
 /* Record --NAME ARG (ARG is NULL for a flag) in o for outputs_open(). Returns -1 with a
  * message for a name that is no exporter's option. */
-int outputs_set(struct output_opts *o, const char *name, const char *arg, char *err,
-                size_t errlen);
+int outputs_set(struct output_opts *o, const char *name, const char *arg, char *err, size_t errlen);
 
 /* Check every path and open the listener before tracing starts: errors are one line. */
 struct outputs *outputs_open(const struct output_opts *o, char *err, size_t errlen);

@@ -16,8 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-#include "export/json.h"
+#include "base/text.h"
 #include "export/outfile.h"
+#include "export/names.h"
 #include "export/pprof.h"
 
 /* Wire types. */
@@ -302,7 +303,7 @@ static char *fix_utf8(struct pprof *pp, const char *s, size_t *n)
 	size_t i = 0, k, len = 0;
 	char *out;
 
-	while (i < *n && (k = json_utf8_len(s + i, *n - i)))
+	while (i < *n && (k = text_utf8_len(s + i, *n - i)))
 		i += k;
 	if (i == *n)
 		return NULL;
@@ -312,7 +313,7 @@ static char *fix_utf8(struct pprof *pp, const char *s, size_t *n)
 		return NULL;
 	}
 	for (i = 0; i < *n; i += k ? k : 1) {
-		k = json_utf8_len(s + i, *n - i);
+		k = text_utf8_len(s + i, *n - i);
 		if (k) {
 			memcpy(out + len, s + i, k);
 			len += k;
@@ -489,7 +490,7 @@ static void put_sample(struct pprof *pp, const struct snap_stack *s)
 	if (s->id[0])
 		put_label(pp, "stack", s->id, 0);
 	if (s->has_verdict && s->verdict.verdict != V_NONE)
-		put_label(pp, "verdict", verdict_name(s->verdict.verdict), 0);
+		put_label(pp, "verdict", verdict_label(s->verdict.verdict, NAME_TEXT), 0);
 	put_msg(&pp->out, PROFILE_SAMPLE, &pp->msg);
 }
 

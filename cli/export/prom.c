@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "base/text.h"
+#include "export/names.h"
 #include "export/outfile.h"
 #include "export/prom.h"
 
@@ -107,16 +109,6 @@ static const struct family windows_family = {"agentleak_diagnosis_windows_total"
                                              "Diagnosis windows --mode auto has opened."};
 static const struct family up_family = {"agentleak_up", "gauge", "1 while agentleak is tracing."};
 
-static const struct {
-	const char *reason;
-	int counter;
-} losses[] = {
-    {"alloc_map_full", AL_C_ALLOC_MAP_FULL}, {"stats_map_full", AL_C_STATS_MAP_FULL},
-    {"stack_map_full", AL_C_STACK_MAP_FULL}, {"stack_collision", AL_C_STACK_COLLIDED},
-    {"unknown_free", AL_C_UNKNOWN_FREES},    {"inflight_full", AL_C_INFLIGHT_FULL},
-    {"events_lost", AL_C_EVENTS_LOST},
-};
-
 /* ---- numbers and label values ---- */
 
 static void put_head(FILE *f, const struct family *fam)
@@ -148,39 +140,11 @@ static void put_double(FILE *f, double v)
 	fputs(buf, f);
 }
 
-static bool is_cont(unsigned char c)
-{
-	return (c & 0xc0) == 0x80;
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid. Go's rules
- * (what Prometheus checks): no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if (!is_cont(s[i]))
-			return 0;
-	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
-	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return len;
-}
-
 /* One character of a label value: in is its raw length (1 for an invalid byte),
  * the return value the bytes it takes in the value (U+FFFD for an invalid byte). */
 static size_t next_char(const unsigned char *s, size_t n, size_t *in)
 {
-	size_t len = utf8_len(s, n);
+	size_t len = text_utf8_len((const char *)s, n);
 
 	*in = len ? len : 1;
 	return len ? len : 3;
@@ -339,7 +303,7 @@ static void put_verdicts(FILE *f, const struct snapshot *snap, const int *idx, i
 			continue;
 		fprintf(f, "%s{", verdict_family.name);
 		put_stack_labels(f, s);
-		fprintf(f, ",verdict=\"%s\"} 1\n", verdict_name(s->verdict.verdict));
+		fprintf(f, ",verdict=\"%s\"} 1\n", verdict_label(s->verdict.verdict, NAME_TEXT));
 	}
 }
 
@@ -432,9 +396,10 @@ static void put_tool(FILE *f, const struct snapshot *snap)
 	fprintf(f, "%s{kind=\"free\"} %llu\n", events_family.name,
 	        (unsigned long long)snap->counters[AL_C_FREE_CALLS]);
 	put_head(f, &lost_family);
-	for (size_t i = 0; i < sizeof(losses) / sizeof(losses[0]); i++)
-		fprintf(f, "%s{reason=\"%s\"} %llu\n", lost_family.name, losses[i].reason,
-		        (unsigned long long)snap->counters[losses[i].counter]);
+	for (int i = 0; i < nloss_names; i++)
+		fprintf(f, "%s{reason=\"%s\"} %llu\n", lost_family.name,
+		        loss_names[i].name[NAME_PROM],
+		        (unsigned long long)snap->counters[loss_names[i].counter]);
 	put_head(f, &sample_family);
 	fprintf(f, "%s ", sample_family.name);
 	put_double(f, snap->sample_seconds);

@@ -8,27 +8,8 @@
  */
 #include <string.h>
 #include <time.h>
+#include "export/names.h"
 #include "export/report.h"
-
-static const char *const kind_names[AL_KIND_MAX] = {
-    [AL_MALLOC] = "malloc",
-    [AL_CALLOC] = "calloc",
-    [AL_REALLOC] = "realloc",
-    [AL_REALLOCARRAY] = "reallocarray",
-    [AL_POSIX_MEMALIGN] = "posix_memalign",
-    [AL_ALIGNED_ALLOC] = "aligned_alloc",
-    [AL_MEMALIGN] = "memalign",
-    [AL_VALLOC] = "valloc",
-    [AL_PVALLOC] = "pvalloc",
-    [AL_FREE] = "free",
-    [AL_MMAP] = "mmap",
-    [AL_FAULT] = "fault",
-};
-
-const char *al_kind_name(unsigned int kind)
-{
-	return kind < AL_KIND_MAX && kind_names[kind] ? kind_names[kind] : "?";
-}
 
 static void print_memory(FILE *out, const struct snapshot *snap, const struct snap_process *p)
 {
@@ -68,16 +49,13 @@ static void print_process(FILE *out, const struct snapshot *snap, const struct s
 
 static void print_losses(FILE *out, const struct snapshot *snap)
 {
-	const __u64 *c = snap->counters;
+	int i;
 
-	fprintf(
-	    out,
-	    "losses: alloc-map-full %llu, stats-map-full %llu, stack-map-full %llu, "
-	    "stack-collisions %llu, unknown-frees %llu, inflight-full %llu, events-lost %llu\n",
-	    (unsigned long long)c[AL_C_ALLOC_MAP_FULL], (unsigned long long)c[AL_C_STATS_MAP_FULL],
-	    (unsigned long long)c[AL_C_STACK_MAP_FULL], (unsigned long long)c[AL_C_STACK_COLLIDED],
-	    (unsigned long long)c[AL_C_UNKNOWN_FREES], (unsigned long long)c[AL_C_INFLIGHT_FULL],
-	    (unsigned long long)c[AL_C_EVENTS_LOST]);
+	fputs("losses:", out);
+	for (i = 0; i < nloss_names; i++)
+		fprintf(out, "%s %s %llu", i ? "," : "", loss_names[i].name[NAME_TEXT],
+		        (unsigned long long)snap->counters[loss_names[i].counter]);
+	fputc('\n', out);
 }
 
 static void print_verdict(FILE *out, const struct snapshot *snap, const struct snap_stack *s)
@@ -88,7 +66,8 @@ static void print_verdict(FILE *out, const struct snapshot *snap, const struct s
 	if (!s->has_verdict)
 		return;
 	fprintf(out, "    verdict: %s, %+.1f B/%s (95%% CI %.1f..%.1f), %+.0f B/hour, ",
-	        verdict_name(t->verdict), t->slope, unit, t->slope_lo, t->slope_hi, t->per_hour);
+	        verdict_label(t->verdict, NAME_TEXT), t->slope, unit, t->slope_lo, t->slope_hi,
+	        t->per_hour);
 	if (snap->time_mode)
 		fprintf(out, "%.1f s", t->x_span);
 	else

@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include "export/snapshot.h"
 
-/* "malloc", ..., "mmap" for an enum al_kind. */
-const char *al_kind_name(unsigned int kind);
 /* Print one report (docs/cli-contract.md): top stacks, each with up to max_depth frames. */
 void report_print(FILE *out, const struct snapshot *snap, int top, int max_depth);
 

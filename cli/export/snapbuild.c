@@ -12,10 +12,11 @@
  * without sorting tens of thousands of stacks.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "export/report.h"
+#include "export/names.h"
 #include "export/snapbuild.h"
 
 static long long live_of(const struct sample_row *r)
@@ -270,7 +271,7 @@ static void list_row(struct snapshot *snap, const struct sample_row *r)
 
 	s->key = r->key;
 	s->st = r->st;
-	s->kind = al_kind_name(r->key.kind);
+	s->kind = kind_name(r->key.kind);
 }
 
 /* Every stack that allocated. */

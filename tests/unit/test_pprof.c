@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "base/text.h"
 #include "export/json.h"
 #include "export/pprof.h"
 
@@ -558,7 +559,7 @@ static int valid_utf8(const char *s)
 {
 	size_t n = strlen(s), i = 0, k;
 
-	while (i < n && (k = json_utf8_len(s + i, n - i)))
+	while (i < n && (k = text_utf8_len(s + i, n - i)))
 		i += k;
 	return i == n;
 }
