@@ -752,16 +752,24 @@ int main(int argc, char **argv)
 	/* libdw would fetch missing debug files over the network and block the report. */
 	unsetenv("DEBUGINFOD_URLS");
 	open_targets();
-	oopts = (struct output_opts){.top = env.top,
-	                             .stack_depth = env.stack_depth,
-	                             .json = env.json,
-	                             .json_file = env.json_file,
-	                             .prom_file = env.prom_file,
-	                             .keep = env.keep,
-	                             .listen = env.listen,
-	                             .pprof = env.pprof,
-	                             .folded = env.folded,
-	                             .html = env.html};
+	oopts.top = env.top;
+	oopts.stack_depth = env.stack_depth;
+	{
+		const struct {
+			const char *name, *arg;
+			bool on;
+		} o[] = {{"prom-file", env.prom_file, env.prom_file},
+		         {"keep", NULL, env.keep},
+		         {"listen", env.listen, env.listen},
+		         {"pprof", env.pprof, env.pprof},
+		         {"json", NULL, env.json},
+		         {"json-file", env.json_file, env.json_file},
+		         {"folded", env.folded, env.folded},
+		         {"html", env.html, env.html}};
+		for (i = 0; i < 8; i++)
+			if (o[i].on && outputs_set(&oopts, o[i].name, o[i].arg, err, sizeof(err)))
+				die("%s", err);
+	}
 	out = outputs_open(&oopts, err, sizeof(err));
 	if (!out)
 		die("%s", err);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "base/text.h"
+#include "export/exporter.h"
 #include "export/folded.h"
 #include "export/outfile.h"
 
@@ -90,11 +91,6 @@ static void put_stacks(FILE *f, const struct snapshot *snap)
 			put_stack(f, snap, &snap->stacks[i]);
 }
 
-int folded_check_path(const char *path, char *err, size_t errlen)
-{
-	return outfile_check(path, err, errlen);
-}
-
 int folded_write(const char *path, const struct snapshot *snap, char *err, size_t errlen)
 {
 	struct outfile o;
@@ -110,3 +106,20 @@ int folded_write(const char *path, const struct snapshot *snap, char *err, size_
 	put_stacks(o.f, snap);
 	return outfile_commit(&o, err, errlen);
 }
+
+static int export_folded(struct export_ctx *x, const struct snapshot *snap, char *err,
+                         size_t errlen)
+{
+	return folded_write(x->arg, snap, err, errlen) ? -1 : 0;
+}
+
+const struct exporter folded_exporter = {
+    .option = "folded",
+    .arg = "FILE",
+    .help = "folded stacks weighted by live bytes, at exit (flamegraph)",
+    .when = EXPORT_FINAL,
+    .file = true,
+    .all_stacks = true,
+    .check = outfile_check,
+    .write = export_folded,
+};

@@ -18,7 +18,4 @@
  * renamed over path. Returns 0, or -errno with a one-line message in err. */
 int folded_write(const char *path, const struct snapshot *snap, char *err, size_t errlen);
 
-/* Same checks as pprof_check_path(). */
-int folded_check_path(const char *path, char *err, size_t errlen);
-
 #endif

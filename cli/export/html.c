@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "export/exporter.h"
 #include "export/html.h"
 #include "export/names.h"
 #include "export/outfile.h"
@@ -1314,11 +1315,6 @@ static void put_page(FILE *f, const struct snapshot *snap, int top)
 	      f);
 }
 
-int html_check_path(const char *path, char *err, size_t errlen)
-{
-	return outfile_check(path, err, errlen);
-}
-
 int html_write(const char *path, const struct snapshot *snap, int top, char *err, size_t errlen)
 {
 	struct outfile o;
@@ -1335,3 +1331,18 @@ int html_write(const char *path, const struct snapshot *snap, int top, char *err
 	put_page(o.f, snap, top);
 	return outfile_commit(&o, err, errlen);
 }
+
+static int export_html(struct export_ctx *x, const struct snapshot *snap, char *err, size_t errlen)
+{
+	return html_write(x->arg, snap, x->top, err, errlen) ? -1 : 0;
+}
+
+const struct exporter html_exporter = {
+    .option = "html",
+    .arg = "FILE",
+    .help = "a self-contained HTML report, at exit and on SIGUSR1",
+    .when = EXPORT_FINAL | EXPORT_SIGNAL,
+    .file = true,
+    .check = outfile_check,
+    .write = export_html,
+};

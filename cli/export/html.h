@@ -15,9 +15,4 @@
  * negative errno with a one-line message in err. */
 int html_write(const char *path, const struct snapshot *snap, int top, char *err, size_t errlen);
 
-/* Can html_write() write path? Checks before tracing starts (the directory exists
- * and takes a new file, path is not a directory, a symbolic link or a special file);
- * 0 or a negative errno. */
-int html_check_path(const char *path, char *err, size_t errlen);
-
 #endif

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/text.h"
+#include "export/exporter.h"
 #include "export/json.h"
+#include "export/outfile.h"
 #include "export/names.h"
 
 /* A JSON string of s (at most max bytes). */
@@ -284,3 +286,55 @@ int json_write(FILE *f, const struct snapshot *snap, int top)
 		return errno ? -errno : -EIO;
 	return 0;
 }
+
+static int export_json(struct export_ctx *x, const struct snapshot *snap, char *err, size_t errlen)
+{
+	json_write(stdout, snap, x->top);
+	return 0;
+}
+
+const struct exporter json_exporter = {
+    .option = "json",
+    .help = "one JSON object per report on stdout instead of text",
+    .when = EXPORT_INTERVAL | EXPORT_FINAL,
+    .to_stdout = true,
+    .write = export_json,
+};
+
+static int json_file_open(struct export_ctx *x, char *err, size_t errlen)
+{
+	x->state = outfile_append(x->arg, err, errlen);
+	return x->state ? 0 : -1;
+}
+
+static int json_file_write(struct export_ctx *x, const struct snapshot *snap, char *err,
+                           size_t errlen)
+{
+	int r = json_write(x->state, snap, x->top);
+
+	if (!r)
+		return 0;
+	snprintf(err, errlen, "%s", strerror(-r));
+	clearerr(x->state);
+	return -1;
+}
+
+static int json_file_close(struct export_ctx *x, char *err, size_t errlen)
+{
+	if (!fclose(x->state))
+		return 0;
+	snprintf(err, errlen, "%s", strerror(errno));
+	return -1;
+}
+
+const struct exporter json_file_exporter = {
+    .option = "json-file",
+    .arg = "FILE",
+    .help = "append one JSON object per report to FILE",
+    .when = EXPORT_INTERVAL | EXPORT_FINAL,
+    .file = true,
+    .check = outfile_check,
+    .open = json_file_open,
+    .write = json_file_write,
+    .close = json_file_close,
+};

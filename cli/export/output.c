@@ -1,80 +1,84 @@
 // SPDX-License-Identifier: GPL-2.0
-/* output.c - send each report where the user asked.
+/* output.c - send each report where the user asked: the table of exporters.
  *
- * The text report (or JSON lines) goes to stdout every interval; --json-file gets the
- * same JSON lines appended; --prom-file is rewritten atomically and --listen serves the
- * same text at /metrics; --pprof, --folded and --html are written at exit (pprof and
- * HTML also on SIGUSR1). Every path is checked before tracing starts, so a typo fails
- * in a second with one line instead of after an hour of tracing.
+ * One row per output format (export/exporter.h): the text report or JSON lines on
+ * stdout every interval, --json-file appended, --prom-file rewritten atomically and
+ * --listen serving the same page, --pprof, --folded and --html at exit (pprof and HTML
+ * also on SIGUSR1). Every path is checked before tracing starts, so a typo fails in a
+ * second with one line instead of after an hour of tracing; two outputs on one file
+ * are refused. A write that fails is a warning, and the exit status says output was
+ * lost; stdout's reader going away ends the run.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "export/folded.h"
-#include "export/html.h"
-#include "export/httpd.h"
-#include "export/json.h"
+#include "export/exporter.h"
 #include "export/outfile.h"
 #include "export/output.h"
-#include "export/pprof.h"
-#include "export/prom.h"
-#include "export/report.h"
+
+/* Every exporter, in the order --help lists their options. A new format: one file in
+ * export/ and one row here. */
+static const struct exporter *const exporters[] = {
+    &text_exporter, &prom_file_exporter, &listen_exporter, &pprof_exporter,
+    &json_exporter, &json_file_exporter, &folded_exporter, &html_exporter,
+};
+#define NEXPORTERS ((int)(sizeof(exporters) / sizeof(exporters[0])))
+_Static_assert(sizeof(exporters) / sizeof(exporters[0]) <= OUTPUT_MAX, "raise OUTPUT_MAX");
 
 struct outputs {
-	struct output_opts o;
-	FILE *json_file;
-	struct httpd *httpd;
+	int n;
+	const struct exporter *ex[OUTPUT_MAX]; /* the enabled ones */
+	struct export_ctx ctx[OUTPUT_MAX];
 	int failed; /* writes that failed */
 	char first_failure[600];
 	bool stdout_closed; /* EPIPE: the reader of stdout went away */
 };
 
-static const struct output_option options[] = {
-    {"prom-file", "PATH",
-     "Prometheus textfile (node_exporter textfile collector),\n"
-     "rewritten atomically every INTERVAL; removed at exit"},
-    {"keep", NULL, "keep the --prom-file at exit"},
-    {"listen", "[ADDR:]PORT",
-     "serve the same metrics at http://ADDR:PORT/metrics\n(ADDR defaults to 127.0.0.1)"},
-    {"pprof", "FILE",
-     "gzip profile.proto heap profile, at exit and on SIGUSR1\n"
-     "(go tool pprof -top FILE; inuse_space by default)"},
-    {"json", NULL, "one JSON object per report on stdout instead of text"},
-    {"json-file", "FILE", "append one JSON object per report to FILE"},
-    {"folded", "FILE", "folded stacks weighted by live bytes, at exit (flamegraph)"},
-    {"html", "FILE", "a self-contained HTML report, at exit and on SIGUSR1"},
-    {NULL, NULL, NULL},
-};
-
 const struct output_option *outputs_options(void)
 {
-	return options;
+	static struct output_option opts[2 * OUTPUT_MAX + 1];
+	int i, n = 0;
+
+	if (opts[0].name)
+		return opts;
+	for (i = 0; i < NEXPORTERS; i++) {
+		const struct exporter *e = exporters[i];
+
+		if (e->option)
+			opts[n++] = (struct output_option){e->option, e->arg, e->help};
+		if (e->flag)
+			opts[n++] = (struct output_option){e->flag, NULL, e->flag_help};
+	}
+	return opts;
 }
 
 int outputs_set(struct output_opts *o, const char *name, const char *arg, char *err, size_t errlen)
 {
-	if (!strcmp(name, "prom-file"))
-		o->prom_file = arg;
-	else if (!strcmp(name, "keep"))
-		o->keep = true;
-	else if (!strcmp(name, "listen"))
-		o->listen = arg;
-	else if (!strcmp(name, "pprof"))
-		o->pprof = arg;
-	else if (!strcmp(name, "json"))
-		o->json = true;
-	else if (!strcmp(name, "json-file"))
-		o->json_file = arg;
-	else if (!strcmp(name, "folded"))
-		o->folded = arg;
-	else if (!strcmp(name, "html"))
-		o->html = arg;
-	else {
-		snprintf(err, errlen, "--%s is no output's option", name);
-		return -1;
+	int i;
+
+	for (i = 0; i < NEXPORTERS; i++) {
+		if (exporters[i]->option && !strcmp(name, exporters[i]->option)) {
+			o->on[i] = true;
+			o->arg[i] = arg;
+			return 0;
+		}
+		if (exporters[i]->flag && !strcmp(name, exporters[i]->flag)) {
+			o->flag[i] = true;
+			return 0;
+		}
 	}
-	return 0;
+	snprintf(err, errlen, "--%s is no output's option", name);
+	return -1;
+}
+
+/* How a message names an output: its option, or standard output. */
+static const char *label(const struct exporter *e, char *buf, size_t len)
+{
+	if (!e->option || e->to_stdout)
+		return "standard output";
+	snprintf(buf, len, "--%s", e->option);
+	return buf;
 }
 
 /* A failed write: a warning now, and an error exit at the end (outputs_close). */
@@ -98,208 +102,178 @@ static void check_stdout(struct outputs *out)
 	clearerr(stdout);
 }
 
-/* "9464" means 127.0.0.1:9464: never listen on every interface by surprise. */
-static void listen_address(const char *arg, char *buf, size_t len)
-{
-	if (strspn(arg, "0123456789") == strlen(arg))
-		snprintf(buf, len, "127.0.0.1:%s", arg);
-	else
-		snprintf(buf, len, "%s", arg);
-}
-
-/* Where the metrics are served; a warning when every interface can reach them. */
-static void say_listening(const char *addr, int port)
-{
-	const char *colon = strrchr(addr, ':');
-	int hostlen = colon ? (int)(colon - addr) : 0;
-
-	fprintf(stderr, "agentleak: metrics at http://%.*s:%d/metrics\n", hostlen, addr, port);
-	if ((hostlen == 7 && !strncmp(addr, "0.0.0.0", 7)) ||
-	    (hostlen == 4 && !strncmp(addr, "[::]", 4)) || hostlen == 0)
-		fprintf(stderr,
-		        "agentleak: warning: --listen %s: every network interface can reach the "
-		        "metrics (process names, stacks); bind 127.0.0.1 or a private address\n",
-		        addr);
-}
-
-/* Prefix a path check's message with the option it came from. */
-static int checked(const char *opt, int r, char *err, size_t errlen)
+/* Prefix a message with the option it came from, unless it already names it. */
+static void prefixed(const char *opt, char *err, size_t errlen)
 {
 	char msg[512];
 
-	if (!r)
-		return 0;
 	if (!strncmp(err, opt, strlen(opt)))
-		return -1; /* already says which option */
+		return;
 	snprintf(msg, sizeof(msg), "%s", err);
 	snprintf(err, errlen, "%s: %s", opt, msg);
-	return -1;
 }
 
 /* Two outputs on one file would destroy each other: refused. */
 static int check_distinct(const struct output_opts *o, char *err, size_t errlen)
 {
-	const struct {
-		const char *opt, *path;
-	} files[] = {{"--prom-file", o->prom_file},
-	             {"--pprof", o->pprof},
-	             {"--folded", o->folded},
-	             {"--html", o->html},
-	             {"--json-file", o->json_file}};
-	int n = sizeof(files) / sizeof(files[0]), i, j;
+	int i, j;
 
-	for (i = 0; i < n; i++)
-		for (j = i + 1; files[i].path && j < n; j++)
-			if (files[j].path && outfile_same(files[i].path, files[j].path)) {
+	for (i = 0; i < NEXPORTERS; i++)
+		for (j = i + 1; o->on[i] && exporters[i]->file && j < NEXPORTERS; j++)
+			if (o->on[j] && exporters[j]->file && outfile_same(o->arg[i], o->arg[j])) {
 				snprintf(err, errlen,
-				         "%s %s and %s %s are the same file: give each output its "
-				         "own",
-				         files[i].opt, files[i].path, files[j].opt, files[j].path);
+				         "--%s %s and --%s %s are the same file: give each output "
+				         "its own",
+				         exporters[i]->option, o->arg[i], exporters[j]->option,
+				         o->arg[j]);
 				return -1;
 			}
 	return 0;
 }
 
-static int check_paths(const struct output_opts *o, char *err, size_t errlen)
+/* The enabled rows: those given, and the default stdout one unless another took
+ * stdout. */
+static void enable(struct outputs *out, const struct output_opts *o)
 {
+	bool stdout_taken = false;
+	int i;
+
+	for (i = 0; i < NEXPORTERS; i++)
+		stdout_taken |= o->on[i] && exporters[i]->to_stdout;
+	for (i = 0; i < NEXPORTERS; i++) {
+		const struct exporter *e = exporters[i];
+
+		if (e->option ? !o->on[i] : e->to_stdout && stdout_taken)
+			continue;
+		out->ex[out->n] = e;
+		out->ctx[out->n] = (struct export_ctx){.arg = o->arg[i],
+		                                       .flag = o->flag[i],
+		                                       .top = o->top,
+		                                       .stack_depth = o->stack_depth};
+		out->n++;
+	}
+}
+
+static int check_all(const struct output_opts *o, char *err, size_t errlen)
+{
+	char opt[64];
+	int i;
+
 	if (check_distinct(o, err, errlen))
 		return -1;
-	if (o->json_file &&
-	    checked("--json-file", outfile_check(o->json_file, err, errlen), err, errlen))
-		return -1;
-	if (o->prom_file &&
-	    checked("--prom-file", prom_check_path(o->prom_file, err, errlen), err, errlen))
-		return -1;
-	if (o->pprof && checked("--pprof", pprof_check_path(o->pprof, err, errlen), err, errlen))
-		return -1;
-	if (o->folded &&
-	    checked("--folded", folded_check_path(o->folded, err, errlen), err, errlen))
-		return -1;
-	if (o->html && checked("--html", html_check_path(o->html, err, errlen), err, errlen))
-		return -1;
+	for (i = 0; i < NEXPORTERS; i++) {
+		const struct exporter *e = exporters[i];
+
+		if (o->flag[i] && !o->on[i]) {
+			snprintf(err, errlen, "%s", e->flag_alone);
+			return -1;
+		}
+		if (o->on[i] && e->check && e->check(o->arg[i], err, errlen)) {
+			prefixed(label(e, opt, sizeof(opt)), err, errlen);
+			return -1;
+		}
+	}
 	return 0;
 }
 
 struct outputs *outputs_open(const struct output_opts *o, char *err, size_t errlen)
 {
 	struct outputs *out = calloc(1, sizeof(*out));
-	char addr[256];
+	char opt[64];
+	int i;
 
 	if (!out) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	out->o = *o;
-	if (check_paths(o, err, errlen))
-		goto fail;
-	if (o->json_file && !(out->json_file = outfile_append(o->json_file, err, errlen))) {
-		checked("--json-file", -1, err, errlen);
-		goto fail;
+	if (check_all(o, err, errlen)) {
+		free(out);
+		return NULL;
 	}
-	if (o->keep && !o->prom_file) {
-		snprintf(err, errlen, "--keep keeps the --prom-file at exit: add --prom-file PATH");
-		goto fail;
-	}
-	if (o->listen) {
-		listen_address(o->listen, addr, sizeof(addr));
-		out->httpd = httpd_open(addr, err, errlen);
-		if (!out->httpd)
-			goto fail;
-		say_listening(addr, httpd_port(out->httpd));
+	enable(out, o);
+	for (i = 0; i < out->n; i++) {
+		if (out->ex[i]->open && out->ex[i]->open(&out->ctx[i], err, errlen)) {
+			prefixed(label(out->ex[i], opt, sizeof(opt)), err, errlen);
+			/* Undo only what open made: no output was written yet. */
+			while (i--)
+				if (out->ex[i]->open && out->ex[i]->close)
+					out->ex[i]->close(&out->ctx[i], opt, sizeof(opt));
+			outfile_release_all();
+			free(out);
+			return NULL;
+		}
 	}
 	return out;
-fail:
-	if (out->json_file)
-		fclose(out->json_file);
-	free(out);
-	return NULL;
 }
 
 bool outputs_want_all_stacks(const struct outputs *out)
 {
-	return out->o.pprof || out->o.folded;
+	int i;
+
+	for (i = 0; i < out->n; i++)
+		if (out->ex[i]->all_stacks)
+			return true;
+	return false;
 }
 
-static void write_prometheus(struct outputs *out, const struct snapshot *snap)
+/* Hand snap to every output that writes at this moment. */
+static void write_all(struct outputs *out, const struct snapshot *snap, unsigned int when)
 {
-	char err[512], *body;
-	size_t len;
+	char err[512], opt[64];
+	int i;
 
-	if (out->o.prom_file &&
-	    prom_write_textfile(out->o.prom_file, snap, out->o.top, err, sizeof(err)))
-		failed(out, "--prom-file", err);
-	if (!out->httpd)
-		return;
-	if (prom_render(snap, out->o.top, &body, &len)) {
-		failed(out, "--listen", "cannot render the metrics");
-		return;
+	for (i = 0; i < out->n; i++) {
+		const struct exporter *e = out->ex[i];
+
+		if (!(e->when & when) || (e->to_stdout && out->stdout_closed))
+			continue;
+		err[0] = '\0';
+		if (e->write(&out->ctx[i], snap, err, sizeof(err)))
+			failed(out, label(e, opt, sizeof(opt)), err);
+		if (e->to_stdout)
+			check_stdout(out);
 	}
-	httpd_set_body(out->httpd, body, len);
-	free(body);
-}
-
-static void write_files(struct outputs *out, const struct snapshot *snap, bool all)
-{
-	char err[512];
-
-	if (out->o.pprof && pprof_write(out->o.pprof, snap, err, sizeof(err)))
-		failed(out, "--pprof", err);
-	if (out->o.html && html_write(out->o.html, snap, out->o.top, err, sizeof(err)))
-		failed(out, "--html", err);
-	if (all && out->o.folded && folded_write(out->o.folded, snap, err, sizeof(err)))
-		failed(out, "--folded", err);
 }
 
 int outputs_report(struct outputs *out, const struct snapshot *snap)
 {
-	int r;
-
-	if (!out->stdout_closed) {
-		if (out->o.json)
-			json_write(stdout, snap, out->o.top);
-		else
-			report_print(stdout, snap, out->o.top, out->o.stack_depth);
-		check_stdout(out);
-	}
-	if (out->json_file) {
-		r = json_write(out->json_file, snap, out->o.top);
-		if (r) {
-			failed(out, "--json-file", strerror(-r));
-			clearerr(out->json_file);
-		}
-	}
-	write_prometheus(out, snap);
-	if (snap->final)
-		write_files(out, snap, true);
+	write_all(out, snap, snap->final ? EXPORT_FINAL : EXPORT_INTERVAL);
 	return out->stdout_closed ? -EPIPE : 0;
 }
 
 void outputs_metrics(struct outputs *out, const struct snapshot *snap)
 {
-	write_prometheus(out, snap);
+	write_all(out, snap, EXPORT_FIRST);
 }
 
 void outputs_dump(struct outputs *out, const struct snapshot *snap)
 {
-	write_files(out, snap, false);
+	write_all(out, snap, EXPORT_SIGNAL);
 }
 
 void outputs_service(struct outputs *out)
 {
-	if (out->httpd)
-		httpd_service(out->httpd);
+	int i;
+
+	for (i = 0; i < out->n; i++)
+		if (out->ex[i]->service)
+			out->ex[i]->service(&out->ctx[i]);
 }
 
 int outputs_close(struct outputs *out)
 {
-	int r = 0;
+	char err[512], opt[64];
+	int i, r = 0;
 
 	if (!out)
 		return 0;
-	if (out->o.prom_file && !out->o.keep)
-		prom_remove_textfile(out->o.prom_file);
-	if (out->json_file && fclose(out->json_file))
-		failed(out, "--json-file", strerror(errno));
+	for (i = 0; i < out->n; i++) {
+		if (!out->ex[i]->close)
+			continue;
+		err[0] = '\0';
+		if (out->ex[i]->close(&out->ctx[i], err, sizeof(err)))
+			failed(out, label(out->ex[i], opt, sizeof(opt)), err);
+	}
 	if (out->stdout_closed) {
 		fprintf(stderr, "agentleak: standard output was closed (broken pipe): stopped; the "
 		                "final report was not printed\n");
@@ -309,7 +283,6 @@ int outputs_close(struct outputs *out)
 		        out->failed, out->first_failure);
 		r = -1;
 	}
-	httpd_close(out->httpd);
 	outfile_release_all();
 	free(out);
 	return r;

@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* output.h - every place a report goes: terminal, JSON, Prometheus, pprof, folded, HTML. */
+/* output.h - the fan-out of each report to every output the user asked for.
+ *
+ * The outputs are the exporters of the table in output.c (export/exporter.h): main
+ * takes their options from outputs_options(), records them with outputs_set(), opens
+ * them all before tracing starts and hands each snapshot to outputs_report(),
+ * outputs_metrics() or outputs_dump(); each exporter writes at the moments it asked for.
+ */
 #ifndef AL_OUTPUT_H
 #define AL_OUTPUT_H
 
@@ -7,14 +13,14 @@
 #include <stddef.h>
 #include "export/snapshot.h"
 
+#define OUTPUT_MAX 16 /* exporters in the table */
+
+/* What the command line asked for: the options of the exporters, and the report's size. */
 struct output_opts {
 	int top, stack_depth;
-	bool json;                         /* JSON lines on stdout instead of the text report */
-	const char *json_file;             /* append JSON lines */
-	const char *prom_file;             /* textfile, rewritten each report */
-	bool keep;                         /* keep prom_file at exit */
-	const char *listen;                /* [ADDR:]PORT for GET /metrics */
-	const char *pprof, *folded, *html; /* written at exit (pprof and html also on SIGUSR1) */
+	bool on[OUTPUT_MAX]; /* --OPTION given, by row of the table */
+	const char *arg[OUTPUT_MAX];
+	bool flag[OUTPUT_MAX]; /* the row's flag option given (--keep) */
 };
 
 struct outputs;
@@ -33,21 +39,21 @@ const struct output_option *outputs_options(void);
  * message for a name that is no exporter's option. */
 int outputs_set(struct output_opts *o, const char *name, const char *arg, char *err, size_t errlen);
 
-/* Check every path and open the listener before tracing starts: errors are one line. */
+/* Check every path and open every output before tracing starts: errors are one line. */
 struct outputs *outputs_open(const struct output_opts *o, char *err, size_t errlen);
-/* Do the file outputs need every stack symbolized (pprof, folded)? */
+/* Do the outputs need every stack symbolized (pprof, folded)? */
 bool outputs_want_all_stacks(const struct outputs *out);
-/* An interval report (final=false) or the closing one. A failed write is a warning on
- * stderr (and makes outputs_close() fail). Returns -EPIPE once stdout's reader has gone
- * away (the run should end), else 0. */
+/* An interval report (snap->final false) or the closing one. A failed write is a warning
+ * on stderr (and makes outputs_close() fail). Returns -EPIPE once stdout's reader has
+ * gone away (the run should end), else 0. */
 int outputs_report(struct outputs *out, const struct snapshot *snap);
-/* Only the Prometheus outputs (the first sample, before the first report). */
+/* The first sample, before the first report: the metrics outputs only. */
 void outputs_metrics(struct outputs *out, const struct snapshot *snap);
-/* SIGUSR1: write the pprof and HTML files now. */
+/* SIGUSR1 or the end of a diagnosis window: the files that are written then. */
 void outputs_dump(struct outputs *out, const struct snapshot *snap);
-/* Serve the metrics listener without blocking; call every loop turn. */
+/* Serve what must be served without blocking (the metrics listener); every loop turn. */
 void outputs_service(struct outputs *out);
-/* Clean exit: remove the textfile unless --keep, close everything. Returns -1 (and
+/* Clean exit: each output closes (the textfile goes unless --keep). Returns -1 (and
  * says so on stderr) when any write failed during the run or stdout was closed. */
 int outputs_close(struct outputs *out);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "base/text.h"
+#include "export/exporter.h"
 #include "export/outfile.h"
 #include "export/names.h"
 #include "export/pprof.h"
@@ -663,11 +664,6 @@ static int pprof_init(struct pprof *pp)
 	return 0;
 }
 
-int pprof_check_path(const char *path, char *err, size_t errlen)
-{
-	return outfile_check(path, err, errlen);
-}
-
 static int gzip_to(FILE *f, const unsigned char *p, size_t n)
 {
 	unsigned char out[65536];
@@ -733,3 +729,20 @@ int pprof_write(const char *path, const struct snapshot *snap, char *err, size_t
 	}
 	return outfile_commit(&o, err, errlen);
 }
+
+static int export_pprof(struct export_ctx *x, const struct snapshot *snap, char *err, size_t errlen)
+{
+	return pprof_write(x->arg, snap, err, errlen) ? -1 : 0;
+}
+
+const struct exporter pprof_exporter = {
+    .option = "pprof",
+    .arg = "FILE",
+    .help = "gzip profile.proto heap profile, at exit and on SIGUSR1\n"
+            "(go tool pprof -top FILE; inuse_space by default)",
+    .when = EXPORT_FINAL | EXPORT_SIGNAL,
+    .file = true,
+    .all_stacks = true,
+    .check = outfile_check,
+    .write = export_pprof,
+};

@@ -24,9 +24,4 @@
  * one-line message in err. */
 int pprof_write(const char *path, const struct snapshot *snap, char *err, size_t errlen);
 
-/* Can path be written the way pprof_write() (and folded_write()) do it: its directory
- * exists and is writable, path is not a directory, a symbolic link or a special file?
- * Returns 0, or -errno with a one-line message in err. */
-int pprof_check_path(const char *path, char *err, size_t errlen);
-
 #endif

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "base/text.h"
+#include "export/exporter.h"
+#include "export/httpd.h"
 #include "export/names.h"
 #include "export/outfile.h"
 #include "export/prom.h"
@@ -483,13 +485,106 @@ int prom_write_textfile(const char *path, const struct snapshot *snap, int top, 
 	return outfile_commit(&o, err, errlen) ? -1 : 0;
 }
 
-int prom_check_path(const char *path, char *err, size_t errlen)
-{
-	return outfile_check(path, err, errlen) ? -1 : 0;
-}
-
 void prom_remove_textfile(const char *path)
 {
 	if (path && *path)
 		outfile_remove(path);
 }
+
+/* ---- the exporters: --prom-file and --listen ---- */
+
+static int prom_file_write(struct export_ctx *x, const struct snapshot *snap, char *err,
+                           size_t errlen)
+{
+	return prom_write_textfile(x->arg, snap, x->top, err, errlen) ? -1 : 0;
+}
+
+/* The textfile goes at exit unless --keep: node_exporter would serve it as current. */
+static int prom_file_close(struct export_ctx *x, char *err, size_t errlen)
+{
+	if (!x->flag)
+		prom_remove_textfile(x->arg);
+	return 0;
+}
+
+const struct exporter prom_file_exporter = {
+    .option = "prom-file",
+    .arg = "PATH",
+    .help = "Prometheus textfile (node_exporter textfile collector),\n"
+            "rewritten atomically every INTERVAL; removed at exit",
+    .flag = "keep",
+    .flag_help = "keep the --prom-file at exit",
+    .flag_alone = "--keep keeps the --prom-file at exit: add --prom-file PATH",
+    .when = EXPORT_FIRST | EXPORT_INTERVAL | EXPORT_FINAL,
+    .file = true,
+    .check = outfile_check,
+    .write = prom_file_write,
+    .close = prom_file_close,
+};
+
+/* Where the metrics are served; a warning when every interface can reach them. */
+static void say_listening(const char *addr, int port)
+{
+	const char *colon = strrchr(addr, ':');
+	int hostlen = colon ? (int)(colon - addr) : 0;
+
+	fprintf(stderr, "agentleak: metrics at http://%.*s:%d/metrics\n", hostlen, addr, port);
+	if ((hostlen == 7 && !strncmp(addr, "0.0.0.0", 7)) ||
+	    (hostlen == 4 && !strncmp(addr, "[::]", 4)) || hostlen == 0)
+		fprintf(stderr,
+		        "agentleak: warning: --listen %s: every network interface can reach the "
+		        "metrics (process names, stacks); bind 127.0.0.1 or a private address\n",
+		        addr);
+}
+
+static int listen_open(struct export_ctx *x, char *err, size_t errlen)
+{
+	char addr[256];
+
+	/* "9464" means 127.0.0.1:9464: never listen on every interface by surprise. */
+	if (strspn(x->arg, "0123456789") == strlen(x->arg))
+		snprintf(addr, sizeof(addr), "127.0.0.1:%s", x->arg);
+	else
+		snprintf(addr, sizeof(addr), "%s", x->arg);
+	x->state = httpd_open(addr, err, errlen);
+	if (!x->state)
+		return -1;
+	say_listening(addr, httpd_port(x->state));
+	return 0;
+}
+
+static int listen_write(struct export_ctx *x, const struct snapshot *snap, char *err, size_t errlen)
+{
+	size_t len;
+	char *body;
+
+	if (prom_render(snap, x->top, &body, &len)) {
+		snprintf(err, errlen, "cannot render the metrics");
+		return -1;
+	}
+	httpd_set_body(x->state, body, len);
+	free(body);
+	return 0;
+}
+
+static void listen_service(struct export_ctx *x)
+{
+	httpd_service(x->state);
+}
+
+static int listen_close(struct export_ctx *x, char *err, size_t errlen)
+{
+	httpd_close(x->state);
+	return 0;
+}
+
+const struct exporter listen_exporter = {
+    .option = "listen",
+    .arg = "[ADDR:]PORT",
+    .help = "serve the same metrics at http://ADDR:PORT/metrics\n(ADDR defaults to 127.0.0.1)",
+    .when = EXPORT_FIRST | EXPORT_INTERVAL | EXPORT_FINAL,
+    .open = listen_open,
+    .write = listen_write,
+    .service = listen_service,
+    .close = listen_close,
+};

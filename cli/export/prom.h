@@ -51,11 +51,6 @@ int prom_render(const struct snapshot *snap, int top, char **buf, size_t *len);
 int prom_write_textfile(const char *path, const struct snapshot *snap, int top, char *err,
                         size_t errlen);
 
-/* At startup, before tracing: path's directory exists and a file can be created in
- * it (tried for real), path is not a symlink, a directory or another non-file.
- * Returns 0, or -1 with err set. */
-int prom_check_path(const char *path, char *err, size_t errlen);
-
 /* On a clean exit (unless --keep): remove path if it is a regular file. */
 void prom_remove_textfile(const char *path);
 

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 #include <time.h>
+#include "export/exporter.h"
 #include "export/names.h"
 #include "export/report.h"
 
@@ -174,3 +175,16 @@ void report_print(FILE *out, const struct snapshot *snap, int top, int max_depth
 	fprintf(out, "\n");
 	fflush(out);
 }
+
+static int export_text(struct export_ctx *x, const struct snapshot *snap, char *err, size_t errlen)
+{
+	report_print(stdout, snap, x->top, x->stack_depth);
+	return 0;
+}
+
+/* The default: on unless another exporter writes to standard output (--json). */
+const struct exporter text_exporter = {
+    .when = EXPORT_INTERVAL | EXPORT_FINAL,
+    .to_stdout = true,
+    .write = export_text,
+};

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "export/outfile.h"
 #include "export/folded.h"
 
 #include "check.h"
@@ -198,10 +199,10 @@ static void test_paths(void)
 	CHECK(ret < 0 && !lstat(link, &st) && S_ISLNK(st.st_mode) && !stat(target, &st) &&
 	          st.st_size == 0,
 	      "a symbolic link: error, link and target untouched (%s)", err);
-	CHECK(folded_check_path(link, err, sizeof(err)) == -ELOOP &&
-	          folded_check_path(dir, err, sizeof(err)) == -EISDIR &&
-	          folded_check_path(target, err, sizeof(err)) == 0,
-	      "folded_check_path");
+	CHECK(outfile_check(link, err, sizeof(err)) == -ELOOP &&
+	          outfile_check(dir, err, sizeof(err)) == -EISDIR &&
+	          outfile_check(target, err, sizeof(err)) == 0,
+	      "outfile_check");
 	CHECK(count_entries(tmpdir) == 4, "nothing else created (%d entries)",
 	      count_entries(tmpdir));
 }

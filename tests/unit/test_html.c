@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "export/outfile.h"
 #include "export/html.h"
 
 #include "check.h"
@@ -834,22 +835,22 @@ static void test_bad_paths(void)
 	CHECK(ret < 0, "bad path: no error buffer, no crash");
 
 	err[0] = 0;
-	ret = html_check_path(page_path("check.html"), err, sizeof(err));
+	ret = outfile_check(page_path("check.html"), err, sizeof(err));
 	CHECK(ret == 0 && access(page_path("check.html"), F_OK) && temp_files() == 0,
 	      "check path: a writable path passes and leaves nothing (%s)", err);
-	ret = html_check_path(page_path("sample.html"), err, sizeof(err));
+	ret = outfile_check(page_path("sample.html"), err, sizeof(err));
 	CHECK(ret == 0 && !access(page_path("sample.html"), F_OK),
 	      "check path: an existing file passes and stays (%s)", err);
-	ret = html_check_path("/nonexistent-dir-agentleak/r.html", err, sizeof(err));
+	ret = outfile_check("/nonexistent-dir-agentleak/r.html", err, sizeof(err));
 	CHECK(ret == -ENOENT && has(err, "/nonexistent-dir-agentleak/r.html"),
 	      "check path: missing directory: %s", err);
-	ret = html_check_path(dir, err, sizeof(err));
+	ret = outfile_check(dir, err, sizeof(err));
 	CHECK(ret == -EISDIR && has(err, "directory"), "check path: a directory: %s", err);
-	ret = html_check_path("/tmp/", err, sizeof(err));
+	ret = outfile_check("/tmp/", err, sizeof(err));
 	CHECK(ret < 0, "check path: a trailing slash: %s", err);
-	ret = html_check_path("", err, sizeof(err));
+	ret = outfile_check("", err, sizeof(err));
 	CHECK(ret == -EINVAL && err[0], "check path: empty: %s", err);
-	ret = html_check_path("/proc/self/no/such.html", err, sizeof(err));
+	ret = outfile_check("/proc/self/no/such.html", err, sizeof(err));
 	CHECK(ret < 0, "check path: unwritable: %s", err);
 }
 

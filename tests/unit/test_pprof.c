@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "base/text.h"
+#include "export/outfile.h"
 #include "export/json.h"
 #include "export/pprof.h"
 
@@ -857,14 +858,14 @@ static void test_paths(void)
 	CHECK(ret < 0 && !exists(path), "missing directory: error, no file (%d: %s)", ret, err);
 	CHECK(err[0] && !strchr(err, '\n') && strstr(err, path),
 	      "the message is one line naming the path");
-	CHECK(pprof_check_path(path, err, sizeof(err)) < 0, "pprof_check_path: missing directory");
+	CHECK(outfile_check(path, err, sizeof(err)) < 0, "pprof_check_path: missing directory");
 
 	snprintf(dir, sizeof(dir), "%s/adir", sub);
 	mkdir(dir, 0755);
 	ret = pprof_write(dir, &snap, err, sizeof(err));
 	CHECK(ret < 0 && !stat(dir, &st) && S_ISDIR(st.st_mode) && count_entries(dir) == 0,
 	      "a directory: error, untouched (%s)", err);
-	CHECK(pprof_check_path(dir, err, sizeof(err)) == -EISDIR, "pprof_check_path: directory");
+	CHECK(outfile_check(dir, err, sizeof(err)) == -EISDIR, "pprof_check_path: directory");
 
 	snprintf(target, sizeof(target), "%s/target", sub);
 	snprintf(link, sizeof(link), "%s/link", sub);
@@ -874,19 +875,19 @@ static void test_paths(void)
 	CHECK(ret < 0 && !lstat(link, &st) && S_ISLNK(st.st_mode) && !stat(target, &st) &&
 	          st.st_size == 0,
 	      "a symbolic link: error, link and target untouched (%s)", err);
-	CHECK(pprof_check_path(link, err, sizeof(err)) == -ELOOP, "pprof_check_path: symlink");
+	CHECK(outfile_check(link, err, sizeof(err)) == -ELOOP, "pprof_check_path: symlink");
 
-	CHECK(pprof_check_path("/dev/null", err, sizeof(err)) < 0,
+	CHECK(outfile_check("/dev/null", err, sizeof(err)) < 0,
 	      "pprof_check_path: a device is refused (%s)", err);
-	CHECK(pprof_check_path("", err, sizeof(err)) < 0, "pprof_check_path: empty name");
-	CHECK(pprof_check_path("/proc/self/nonexistent", err, sizeof(err)) < 0,
+	CHECK(outfile_check("", err, sizeof(err)) < 0, "pprof_check_path: empty name");
+	CHECK(outfile_check("/proc/self/nonexistent", err, sizeof(err)) < 0,
 	      "pprof_check_path: unwritable directory (%s)", err);
 	snprintf(path, sizeof(path), "%s/target/x", sub);
-	CHECK(pprof_check_path(path, err, sizeof(err)) < 0,
+	CHECK(outfile_check(path, err, sizeof(err)) < 0,
 	      "pprof_check_path: parent is a file (%s)", err);
 	snprintf(path, sizeof(path), "%s/new.pb.gz", sub);
-	CHECK(pprof_check_path(path, err, sizeof(err)) == 0, "pprof_check_path: new file is fine");
-	CHECK(pprof_check_path(target, err, sizeof(err)) == 0,
+	CHECK(outfile_check(path, err, sizeof(err)) == 0, "pprof_check_path: new file is fine");
+	CHECK(outfile_check(target, err, sizeof(err)) == 0,
 	      "pprof_check_path: existing regular file is fine");
 
 	/* Replace an existing file; no temporary file left behind. */

@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "export/outfile.h"
 #include "export/prom.h"
 
 #include "check.h"
@@ -759,7 +760,7 @@ static void test_textfile_basic(void)
 	full_snapshot(fx, 8);
 	make_dir(dir, sizeof(dir), "basic");
 	snprintf(path, sizeof(path), "%s/agentleak.prom", dir);
-	CHECK(prom_check_path(path, err, sizeof(err)) == 0, "check_path on a fresh path: ok (%s)",
+	CHECK(outfile_check(path, err, sizeof(err)) == 0, "check_path on a fresh path: ok (%s)",
 	      err);
 	CHECK(list_dir(dir, names, sizeof(names)) == 0, "check_path leaves nothing behind (%s)",
 	      names);
@@ -918,9 +919,9 @@ static void expect_refused(const char *path, const char *want, const char *what)
 	int r1, r2;
 
 	full_snapshot(fx, 2);
-	r1 = prom_check_path(path, err1, sizeof(err1));
+	r1 = outfile_check(path, err1, sizeof(err1));
 	r2 = prom_write_textfile(path, &fx->snap, 2, err2, sizeof(err2));
-	CHECK(r1 == -1 && strstr(err1, want) && !strchr(err1, '\n'), "%s: check_path refuses: %s",
+	CHECK(r1 < 0 && strstr(err1, want) && !strchr(err1, '\n'), "%s: check_path refuses: %s",
 	      what, err1);
 	CHECK(r2 == -1 && strstr(err2, want) && !strchr(err2, '\n'),
 	      "%s: write_textfile refuses: %s", what, err2);
@@ -1021,14 +1022,14 @@ static void test_textfile_unwritable(void)
 		    setresuid(65534, 65534, 65534))
 			_exit(2);
 		full_snapshot(fx, 2);
-		r1 = prom_check_path(path, err, sizeof(err));
+		r1 = outfile_check(path, err, sizeof(err));
 		if (write(pfd[1], err, strlen(err) + 1) < 0)
 			_exit(3);
 		err[0] = '\0';
 		r2 = prom_write_textfile(path, &fx->snap, 2, err, sizeof(err));
 		if (write(pfd[1], err, strlen(err) + 1) < 0)
 			_exit(3);
-		_exit(r1 == -1 && r2 == -1 ? 0 : 1);
+		_exit(r1 < 0 && r2 == -1 ? 0 : 1);
 	}
 	close(pfd[1]);
 	waitpid(pid, &st, 0); /* first: the pipe holds its messages */
