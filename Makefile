@@ -72,9 +72,15 @@ $(OUT)/cli/%.o: cli/%.c include/agentleak.h $(SKELS)
 $(OUT)/agentleak: $(CLI_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# Unit tests link the module they test (test_X.c tests cli/X.c) plus what it needs.
-$(OUT)/test_%: tests/unit/test_%.c $(filter-out $(OUT)/cli/main.o,$(CLI_OBJS)) | $(OUT)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -O0 -o $@ $< $(filter-out $(OUT)/cli/main.o,$(CLI_OBJS)) $(LDLIBS)
+# Every module but main.c in one archive: a unit test (test_X.c tests the module X.c)
+# links only the objects it uses, and fails to link if it reaches past them.
+CLI_LIB	:= $(OUT)/libagentleak.a
+
+$(CLI_LIB): $(filter-out $(OUT)/cli/main.o,$(CLI_OBJS))
+	rm -f $@ && ar rcs $@ $^
+
+$(OUT)/test_%: tests/unit/test_%.c $(CLI_LIB) | $(OUT)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O0 -o $@ $< $(CLI_LIB) $(LDLIBS)
 
 workloads: $(OUT)/demo/leaky_service $(OUT)/demo/loadgen | $(OUT)
 	@tests/workloads/build.sh $(OUT)/tests

@@ -45,7 +45,7 @@ COUNT = 3000
 RATE = 400
 LEAK_FUNC = "leak_fixed"
 
-PROM_C = os.path.join(ROOT, "cli", "prom.c")
+PROM_C = os.path.join(ROOT, "cli", "export", "prom.c")
 RULES = os.path.join(ROOT, "deploy", "prometheus", "agentleak-rules.yml")
 RULES_TEST = os.path.join(ROOT, "deploy", "prometheus", "agentleak-rules.test.yml")
 DASHBOARD = os.path.join(ROOT, "deploy", "grafana", "agentleak-dashboard.json")
