@@ -82,29 +82,24 @@ static void put_stack(FILE *f, const struct snapshot *snap, const struct snap_st
 	fprintf(f, " %llu\n", (unsigned long long)s->st.live_bytes);
 }
 
-static void put_stacks(FILE *f, const struct snapshot *snap)
+static int put_stacks(FILE *f, const void *arg)
 {
+	const struct snapshot *snap = arg;
 	int i;
 
 	for (i = 0; snap->stacks && i < snap->nstacks; i++)
 		if ((long long)snap->stacks[i].st.live_bytes > 0)
 			put_stack(f, snap, &snap->stacks[i]);
+	return 0;
 }
 
 int folded_write(const char *path, const struct snapshot *snap, char *err, size_t errlen)
 {
-	struct outfile o;
-	int ret;
-
 	if (!snap) {
 		snprintf(err, errlen, "folded: no snapshot");
 		return -EINVAL;
 	}
-	ret = outfile_begin(&o, path, 0, err, errlen);
-	if (ret)
-		return ret;
-	put_stacks(o.f, snap);
-	return outfile_commit(&o, err, errlen);
+	return outfile_write(path, 0, put_stacks, snap, err, errlen);
 }
 
 static int export_folded(struct export_ctx *x, const struct snapshot *snap, char *err,

@@ -1315,21 +1315,27 @@ static void put_page(FILE *f, const struct snapshot *snap, int top)
 	      f);
 }
 
+struct page {
+	const struct snapshot *snap;
+	int top;
+};
+
+static int write_page(FILE *f, const void *arg)
+{
+	const struct page *p = arg;
+
+	put_page(f, p->snap, p->top);
+	return 0;
+}
+
 int html_write(const char *path, const struct snapshot *snap, int top, char *err, size_t errlen)
 {
-	struct outfile o;
-	int ret;
-
 	if (!snap) {
 		if (err && errlen)
 			snprintf(err, errlen, "html: no snapshot");
 		return -EINVAL;
 	}
-	ret = outfile_begin(&o, path, 0, err, errlen);
-	if (ret)
-		return ret;
-	put_page(o.f, snap, top);
-	return outfile_commit(&o, err, errlen);
+	return outfile_write(path, 0, write_page, &(struct page){snap, top}, err, errlen);
 }
 
 static int export_html(struct export_ctx *x, const struct snapshot *snap, char *err, size_t errlen)

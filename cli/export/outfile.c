@@ -351,3 +351,22 @@ void outfile_release_all(void)
 	while (nheld > 0)
 		close(held[--nheld].dirfd);
 }
+
+int outfile_write(const char *path, mode_t mode, outfile_writer write, const void *arg, char *err,
+                  size_t errlen)
+{
+	struct outfile o;
+	int r;
+
+	r = outfile_begin(&o, path, mode, err, errlen);
+	if (r)
+		return r;
+	setvbuf(o.f, NULL, _IOFBF, 1 << 16);
+	r = write(o.f, arg);
+	if (r) {
+		outfile_abort(&o);
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-r));
+		return r;
+	}
+	return outfile_commit(&o, err, errlen);
+}

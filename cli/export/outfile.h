@@ -61,6 +61,15 @@ int outfile_commit(struct outfile *o, char *err, size_t errlen);
 /* Close and remove the temporary file; path is left as it was. Safe to repeat. */
 void outfile_abort(struct outfile *o);
 
+/* Writes a whole file's content to f: 0, or -errno (the file is then not replaced). */
+typedef int (*outfile_writer)(FILE *f, const void *arg);
+
+/* The whole of a file exporter's write: begin, write(f, arg) through a 64 KiB buffer,
+ * commit; path is replaced only by a complete file. Returns 0, or -errno with a message
+ * in err ("cannot write PATH: ..." when the writer fails). */
+int outfile_write(const char *path, mode_t mode, outfile_writer write, const void *arg, char *err,
+                  size_t errlen);
+
 /* Open path for appending (created OUTFILE_MODE when absent), by the rules above.
  * Returns the stream, or NULL with a message in err. */
 FILE *outfile_append(const char *path, char *err, size_t errlen);

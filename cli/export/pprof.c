@@ -701,33 +701,30 @@ out:
 	return ret;
 }
 
-int pprof_write(const char *path, const struct snapshot *snap, char *err, size_t errlen)
+/* The profile of snap, encoded then gzipped to f. */
+static int write_profile(FILE *f, const void *snap)
 {
-	struct outfile o;
 	struct pprof pp;
 	int ret;
 
-	if (!snap) {
-		snprintf(err, errlen, "pprof: no snapshot");
-		return -EINVAL;
-	}
-	ret = outfile_begin(&o, path, 0, err, errlen);
-	if (ret)
-		return ret;
 	ret = pprof_init(&pp);
 	if (!ret) {
 		encode(&pp, snap);
 		ret = pp.oom ? -ENOMEM : 0;
 	}
 	if (!ret)
-		ret = gzip_to(o.f, pp.out.p, pp.out.len);
+		ret = gzip_to(f, pp.out.p, pp.out.len);
 	pprof_free(&pp);
-	if (ret) {
-		outfile_abort(&o);
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-ret));
-		return ret;
+	return ret;
+}
+
+int pprof_write(const char *path, const struct snapshot *snap, char *err, size_t errlen)
+{
+	if (!snap) {
+		snprintf(err, errlen, "pprof: no snapshot");
+		return -EINVAL;
 	}
-	return outfile_commit(&o, err, errlen);
+	return outfile_write(path, 0, write_profile, snap, err, errlen);
 }
 
 static int export_pprof(struct export_ctx *x, const struct snapshot *snap, char *err, size_t errlen)

@@ -465,24 +465,25 @@ int prom_render(const struct snapshot *snap, int top, char **buf, size_t *len)
 
 /* ---- the textfile ---- */
 
+struct page {
+	const struct snapshot *snap;
+	int top;
+};
+
+static int write_page(FILE *f, const void *arg)
+{
+	const struct page *p = arg;
+
+	return prom_write(f, p->snap, p->top);
+}
+
 int prom_write_textfile(const char *path, const struct snapshot *snap, int top, char *err,
                         size_t errlen)
 {
-	struct outfile o;
-	int r;
+	struct page p = {snap, top};
 
 	/* 0644 whatever the umask: the collector may run as another user. */
-	if (outfile_begin(&o, path, 0644, err, errlen))
-		return -1;
-	setvbuf(o.f, NULL, _IOFBF, 1 << 16);
-	r = prom_write(o.f, snap, top);
-	if (r) {
-		outfile_abort(&o);
-		if (err && errlen)
-			snprintf(err, errlen, "cannot write %s: %s", path, strerror(-r));
-		return -1;
-	}
-	return outfile_commit(&o, err, errlen) ? -1 : 0;
+	return outfile_write(path, 0644, write_page, &p, err, errlen) ? -1 : 0;
 }
 
 void prom_remove_textfile(const char *path)
