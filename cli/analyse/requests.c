@@ -17,7 +17,10 @@
 
 #define METRIC_TIMEOUT_MS 150
 
+struct source;
+
 struct req_source {
+	const struct source *src; /* its row of sources[] */
 	enum req_kind kind;
 	char spec[1024];
 	char path[512], a[256], b[256]; /* uprobe: symbol in a; usdt: provider a, name b */
@@ -38,11 +41,12 @@ static char *split(char *s)
 	return c + 1;
 }
 
+/* uprobe:PATH:SYMBOL and usdt:PATH:PROVIDER:NAME. */
 static int parse_probe(struct req_source *r, char *rest, char *err, size_t errlen)
 {
 	char *sym, *name = NULL;
 
-	sym = split(rest);
+	sym = rest ? split(rest) : NULL;
 	if (sym && r->kind == REQ_USDT)
 		name = split(sym);
 	if (!sym || !*rest || !*sym || (r->kind == REQ_USDT && (!name || !*name))) {
@@ -57,93 +61,51 @@ static int parse_probe(struct req_source *r, char *rest, char *err, size_t errle
 	return 0;
 }
 
-struct req_source *requests_parse(const char *spec, char *err, size_t errlen)
+static int parse_metric(struct req_source *r, char *rest, char *err, size_t errlen)
 {
-	struct req_source *r = calloc(1, sizeof(*r));
-	char buf[1024], *rest;
-
-	if (!r) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	r->kind = REQ_TIME;
-	if (!spec)
-		return r;
-	snprintf(r->spec, sizeof(r->spec), "%s", spec);
-	snprintf(buf, sizeof(buf), "%s", spec);
-	rest = split(buf);
-	if (!strcmp(buf, "accept") && !rest) {
-		r->kind = REQ_ACCEPT;
-		return r;
-	}
-	if (rest && !strcmp(buf, "uprobe"))
-		r->kind = REQ_UPROBE;
-	else if (rest && !strcmp(buf, "usdt"))
-		r->kind = REQ_USDT;
-	else if (rest && !strcmp(buf, "metric"))
-		r->kind = REQ_METRIC;
-	else {
-		snprintf(err, errlen,
-		         "invalid --requests '%s': expected uprobe:PATH:SYMBOL, "
-		         "usdt:PATH:PROVIDER:NAME, accept or metric:URL:NAME",
-		         spec);
-		goto fail;
-	}
-	if (r->kind == REQ_METRIC) {
-		r->prom = prom_open(rest, err, errlen);
-		if (!r->prom)
-			goto fail;
-		return r;
-	}
-	if (parse_probe(r, rest, err, errlen))
-		goto fail;
-	return r;
-fail:
-	free(r);
-	return NULL;
+	r->prom = prom_open(rest, err, errlen);
+	return r->prom ? 0 : -1;
 }
 
-void requests_free(struct req_source *r)
+static int attach_uprobe(struct req_source *r, struct attacher *a, int pid, char *err,
+                         size_t errlen)
 {
-	if (!r)
-		return;
-	prom_close(r->prom);
-	free(r);
+	return attach_request_uprobe(a, pid, r->path, r->a, err, errlen);
 }
 
-enum req_kind requests_kind(const struct req_source *r)
+static int attach_usdt(struct req_source *r, struct attacher *a, int pid, char *err, size_t errlen)
 {
-	return r->kind;
+	return attach_request_usdt(a, pid, r->path, r->a, r->b, err, errlen);
 }
 
-const char *requests_describe(const struct req_source *r)
-{
-	return r->kind == REQ_TIME ? "time" : r->spec;
-}
-
-int requests_attach(struct req_source *r, struct attacher *a, int pid, char *err, size_t errlen)
+/* The endpoint is asked once at start: unreachable or no such metric is an error now. */
+static int attach_metric(struct req_source *r, struct attacher *a, int pid, char *err,
+                         size_t errlen)
 {
 	char msg[512];
 	double v;
 
-	switch (r->kind) {
-	case REQ_UPROBE:
-		return attach_request_uprobe(a, pid, r->path, r->a, err, errlen);
-	case REQ_USDT:
-		return attach_request_usdt(a, pid, r->path, r->a, r->b, err, errlen);
-	case REQ_METRIC:
-		if (prom_fetch(r->prom, 1000, &v, msg, sizeof(msg))) {
-			snprintf(err, errlen, "request source %s: %s", r->spec, msg);
-			return -1;
-		}
-		prom_counter_update(&r->counter, v);
-		return 0;
-	default:
-		return 0;
+	if (prom_fetch(r->prom, 1000, &v, msg, sizeof(msg))) {
+		snprintf(err, errlen, "request source %s: %s", r->spec, msg);
+		return -1;
 	}
+	prom_counter_update(&r->counter, v);
+	return 0;
 }
 
-static double read_metric(struct req_source *r, char *warn, size_t warnlen)
+/* The sources counted in the kernel, per process, in the requests map. */
+static double read_kernel_count(struct req_source *r, struct attacher *a, int pid, char *warn,
+                                size_t warnlen)
+{
+	__u32 key = pid;
+	__u64 n = 0;
+
+	bpf_map_lookup_elem(attach_map_fd(a, ATTACH_MAP_REQUESTS), &key, &n);
+	return (double)n;
+}
+
+static double read_metric(struct req_source *r, struct attacher *a, int pid, char *warn,
+                          size_t warnlen)
 {
 	char msg[512];
 	double v;
@@ -169,19 +131,90 @@ static double read_metric(struct req_source *r, char *warn, size_t warnlen)
 	return v;
 }
 
+/* Every request source, by the name its --requests spec starts with. A new source is
+ * one row (and its REQ_ kind in requests.h; main tells attach which BPF program it
+ * needs from the kind). */
+static const struct source {
+	enum req_kind kind;
+	const char *name;
+	bool has_args; /* NAME:ARGS, or NAME alone */
+	int (*parse)(struct req_source *r, char *args, char *err, size_t errlen);
+	int (*attach)(struct req_source *r, struct attacher *a, int pid, char *err, size_t errlen);
+	double (*read)(struct req_source *r, struct attacher *a, int pid, char *warn,
+	               size_t warnlen);
+} sources[] = {
+    {REQ_UPROBE, "uprobe", true, parse_probe, attach_uprobe, read_kernel_count},
+    {REQ_USDT, "usdt", true, parse_probe, attach_usdt, read_kernel_count},
+    {REQ_ACCEPT, "accept", false, NULL, NULL, read_kernel_count},
+    {REQ_METRIC, "metric", true, parse_metric, attach_metric, read_metric},
+};
+#define NSOURCES ((int)(sizeof(sources) / sizeof(sources[0])))
+
+/* No --requests: the x axis is time, nothing to attach or read. */
+static const struct source time_source = {.kind = REQ_TIME, .name = "time"};
+
+struct req_source *requests_parse(const char *spec, char *err, size_t errlen)
+{
+	struct req_source *r = calloc(1, sizeof(*r));
+	char buf[1024], *rest;
+	int i;
+
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->src = &time_source;
+	r->kind = REQ_TIME;
+	if (!spec)
+		return r;
+	snprintf(r->spec, sizeof(r->spec), "%s", spec);
+	snprintf(buf, sizeof(buf), "%s", spec);
+	rest = split(buf);
+	for (i = 0; i < NSOURCES; i++)
+		if (!strcmp(buf, sources[i].name) && !rest == !sources[i].has_args)
+			break;
+	if (i == NSOURCES) {
+		snprintf(err, errlen,
+		         "invalid --requests '%s': expected uprobe:PATH:SYMBOL, "
+		         "usdt:PATH:PROVIDER:NAME, accept or metric:URL:NAME",
+		         spec);
+		free(r);
+		return NULL;
+	}
+	r->src = &sources[i];
+	r->kind = sources[i].kind;
+	if (r->src->parse && r->src->parse(r, rest, err, errlen)) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void requests_free(struct req_source *r)
+{
+	if (!r)
+		return;
+	prom_close(r->prom);
+	free(r);
+}
+
+enum req_kind requests_kind(const struct req_source *r)
+{
+	return r->kind;
+}
+
+const char *requests_describe(const struct req_source *r)
+{
+	return r->kind == REQ_TIME ? "time" : r->spec;
+}
+
+int requests_attach(struct req_source *r, struct attacher *a, int pid, char *err, size_t errlen)
+{
+	return r->src->attach ? r->src->attach(r, a, pid, err, errlen) : 0;
+}
+
 double requests_read(struct req_source *r, struct attacher *a, int pid, char *warn, size_t warnlen)
 {
-	__u32 key = pid;
-	__u64 n = 0;
-
 	warn[0] = '\0';
-	switch (r->kind) {
-	case REQ_METRIC:
-		return read_metric(r, warn, warnlen);
-	case REQ_TIME:
-		return 0;
-	default:
-		bpf_map_lookup_elem(attach_map_fd(a, ATTACH_MAP_REQUESTS), &key, &n);
-		return (double)n;
-	}
+	return r->src->read ? r->src->read(r, a, pid, warn, warnlen) : 0;
 }
