@@ -10,7 +10,7 @@
  * line, before the frames), the RSS note, the cgroup line without growth, an exited process,
  * a process without a memory reading, the loss counters each in its own column, the
  * overhead, sampling and mode lines (growth, the three auto states), --top and the frame
- * depth, stacks without live bytes, the share of growth (n/a, 0%), and al_kind_name() for
+ * depth, stacks without live bytes, the share of growth (n/a, 0%), and kind_name() for
  * every kind and out-of-range ones.
  *
  * Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last.
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "export/names.h"
 #include "export/report.h"
 
 #include "check.h"
@@ -420,7 +421,7 @@ static void test_stack_selection(void)
 		struct snap_stack *s = &stacks[i];
 
 		s->key.tgid = 1234;
-		s->kind = al_kind_name(AL_CALLOC + i - 1);
+		s->kind = kind_name(AL_CALLOC + i - 1);
 		s->st.live_bytes = 4096 * (4 - i); /* 12288, 8192, 4096 */
 		s->st.live_objects = 4 - i;
 		s->st.allocs = 10 * i;
@@ -487,13 +488,13 @@ static void test_kind_names(void)
 	int k, ok = 1;
 
 	for (k = AL_MALLOC; k < AL_KIND_MAX; k++) {
-		ok &= !strcmp(al_kind_name(k), names[k]);
-		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s ", al_kind_name(k));
+		ok &= !strcmp(kind_name(k), names[k]);
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s ", kind_name(k));
 	}
-	CHECK(ok && AL_KIND_MAX == 13, "al_kind_name of kinds 1..12: %s", got);
-	CHECK(!strcmp(al_kind_name(0), "?") && !strcmp(al_kind_name(AL_KIND_MAX), "?") &&
-	          !strcmp(al_kind_name(1000), "?") && !strcmp(al_kind_name(UINT_MAX), "?"),
-	      "al_kind_name of 0, AL_KIND_MAX, 1000 and UINT_MAX: '?'");
+	CHECK(ok && AL_KIND_MAX == 13, "kind_name of kinds 1..12: %s", got);
+	CHECK(!strcmp(kind_name(0), "?") && !strcmp(kind_name(AL_KIND_MAX), "?") &&
+	          !strcmp(kind_name(1000), "?") && !strcmp(kind_name(UINT_MAX), "?"),
+	      "kind_name of 0, AL_KIND_MAX, 1000 and UINT_MAX: '?'");
 }
 
 int main(void)
