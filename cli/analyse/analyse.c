@@ -44,6 +44,7 @@ struct proc_state {
 
 struct analyser {
 	struct trend_params params;
+	struct trend_result shown; /* analyser_verdict()'s answer */
 	bool time_mode;
 	bool growth;     /* growth tier: confirm leaks by the process's anonymous growth */
 	char **blocks;   /* the store: stacks 0 .. n-1, 1 << BLOCK_SHIFT per block */
@@ -429,13 +430,17 @@ const struct trend_result *analyser_verdict(struct analyser *an, const struct al
 	v = s->result.verdict;
 	if (v != V_LEAK && v != V_GROWING && !s->fitted) {
 		trend_fit(series_of(s), &an->params, &s->result);
-		/* "stable" is what a change below the minimum effect reads (rule 1); when the
-		 * slope shown is significantly above zero that would contradict its own 95%
-		 * interval: it is rising, not (yet) a leak. */
-		s->result.verdict = v == V_STABLE && s->result.slope_lo > 0 ? V_GROWING : v;
+		s->result.verdict = v;
 		s->fitted = true;
 	}
-	return &s->result;
+	/* "stable" is what a change below the minimum effect reads (rule 1); when the slope
+	 * shown is significantly above zero that would contradict its own 95% interval: it
+	 * is shown rising, not (yet) a leak. Only shown: the classifier's verdict, which
+	 * analyser_growing() and the brief verdict read, stays as it is. */
+	an->shown = s->result;
+	if (v == V_STABLE && an->shown.slope_lo > 0)
+		an->shown.verdict = V_GROWING;
+	return &an->shown;
 }
 
 int analyser_points(struct analyser *an, const struct al_stack_key *key, struct snap_point *out,

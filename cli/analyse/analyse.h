@@ -38,7 +38,8 @@ int analyser_leaks(struct analyser *an, const struct al_stack_key **keys);
  * needed is computed (cheap; NULL before it has one). */
 const struct trend_result *analyser_verdict_brief(struct analyser *an,
                                                   const struct al_stack_key *key);
-/* The same with every statistic filled in, for display (NULL before it has one). */
+/* The same with every statistic filled in, for display (NULL before it has one): valid
+ * until the next call. */
 const struct trend_result *analyser_verdict(struct analyser *an, const struct al_stack_key *key);
 /* The trend samples of a stack, oldest first: fills up to max points (out may be NULL)
  * and returns how many there are. */

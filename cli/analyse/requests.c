@@ -22,8 +22,8 @@ struct source;
 struct req_source {
 	const struct source *src; /* its row of sources[] */
 	enum req_kind kind;
-	char spec[1024];
-	char path[512], a[256], b[256]; /* uprobe: symbol in a; usdt: provider a, name b */
+	char spec[6144];
+	char path[4096], a[1024], b[256]; /* uprobe: symbol in a; usdt: provider a, name b */
 	struct prom_source *prom;
 	struct prom_counter counter;
 	int resets_reported;
@@ -52,6 +52,15 @@ static int parse_probe(struct req_source *r, char *rest, char *err, size_t errle
 	if (!sym || !*rest || !*sym || (r->kind == REQ_USDT && (!name || !*name))) {
 		snprintf(err, errlen, "invalid --requests '%s': expected %s", r->spec,
 		         r->kind == REQ_UPROBE ? "uprobe:PATH:SYMBOL" : "usdt:PATH:PROVIDER:NAME");
+		return -1;
+	}
+	/* Cut, they would name another file or symbol: refused (C++ names run long). */
+	if (strlen(rest) >= sizeof(r->path) || strlen(sym) >= sizeof(r->a) ||
+	    (name && strlen(name) >= sizeof(r->b))) {
+		snprintf(err, errlen,
+		         "invalid --requests: a PATH of more than %zu bytes, a SYMBOL or PROVIDER "
+		         "of more than %zu or a NAME of more than %zu is not supported",
+		         sizeof(r->path) - 1, sizeof(r->a) - 1, sizeof(r->b) - 1);
 		return -1;
 	}
 	snprintf(r->path, sizeof(r->path), "%s", rest);
@@ -156,7 +165,7 @@ static const struct source time_source = {.kind = REQ_TIME, .name = "time"};
 struct req_source *requests_parse(const char *spec, char *err, size_t errlen)
 {
 	struct req_source *r = calloc(1, sizeof(*r));
-	char buf[1024], *rest;
+	char buf[sizeof(r->spec)], *rest;
 	int i;
 
 	if (!r) {
@@ -167,6 +176,12 @@ struct req_source *requests_parse(const char *spec, char *err, size_t errlen)
 	r->kind = REQ_TIME;
 	if (!spec)
 		return r;
+	if (strlen(spec) >= sizeof(r->spec)) {
+		snprintf(err, errlen, "invalid --requests: longer than %zu bytes",
+		         sizeof(r->spec) - 1);
+		free(r);
+		return NULL;
+	}
 	snprintf(r->spec, sizeof(r->spec), "%s", spec);
 	snprintf(buf, sizeof(buf), "%s", spec);
 	rest = split(buf);

@@ -108,14 +108,6 @@ static int key_order(const void *a, const void *b)
 	return 0;
 }
 
-static int by_live(const void *a, const void *b)
-{
-	const struct snap_stack *x = a, *y = b;
-	long long p = (long long)x->st.live_bytes, q = (long long)y->st.live_bytes;
-
-	return p < q ? 1 : p > q ? -1 : 0;
-}
-
 static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -194,7 +186,7 @@ static int fill_frames(const struct snap_input *in, struct snap_stack *s)
 
 static int fill_points(const struct snap_input *in, struct snap_stack *s)
 {
-	int n = analyser_points(in->an, &s->key, NULL, 0);
+	int n = in->an ? analyser_points(in->an, &s->key, NULL, 0) : 0;
 
 	if (n <= 0)
 		return 0;
@@ -254,7 +246,10 @@ static void fill_verdict(const struct snap_input *in, struct snapshot *snap, str
 		t = full ? analyser_verdict(in->an, &s->key)
 		         : analyser_verdict_brief(in->an, &s->key);
 
-	s->growth_share = p && p->live_bytes ? (double)s->st.live_bytes / p->live_bytes : -1;
+	/* A stack below zero (frees of blocks from before attach) has no share. */
+	s->growth_share = p && p->live_bytes && (long long)s->st.live_bytes >= 0
+	                      ? (double)s->st.live_bytes / p->live_bytes
+	                      : -1;
 	if (!t)
 		return;
 	s->has_verdict = true;
@@ -277,16 +272,22 @@ static void list_row(struct snapshot *snap, const struct sample_row *r)
 /* Every stack that allocated. */
 static int list_all(struct snapshot *snap, const struct snap_input *in)
 {
-	int i;
+	struct pick *order = calloc(in->smp->n ? in->smp->n : 1, sizeof(*order));
+	int i, n = 0;
 
 	snap->stacks = calloc(in->smp->n ? in->smp->n : 1, sizeof(*snap->stacks));
-	if (!snap->stacks)
+	if (!snap->stacks || !order) {
+		free(order);
 		return -ENOMEM;
+	}
 	for (i = 0; i < in->smp->n; i++)
 		if (allocated(&in->smp->rows[i]))
-			list_row(snap, &in->smp->rows[i]);
+			order[n++] = (struct pick){live_of(&in->smp->rows[i]), i};
+	qsort(order, n, sizeof(*order), pick_order);
+	for (i = 0; i < n; i++)
+		list_row(snap, &in->smp->rows[order[i].row]);
 	snap->nstacks_all = snap->nstacks;
-	qsort(snap->stacks, snap->nstacks, sizeof(*snap->stacks), by_live);
+	free(order);
 	return 0;
 }
 

@@ -505,6 +505,43 @@ static void test_limits(void)
 	analyser_free(NULL);
 }
 
+/* A fault stack that grows too little to matter reads stable; the report shows it
+ * rising (its slope's interval is above zero), but that must not become the verdict
+ * --mode auto opens windows on, nor the brief one. */
+static void test_shown_not_stored(void)
+{
+	struct al_stack_key fc = key(PID_A, 7, AL_FAULT);
+	const struct trend_result *shown;
+	struct trend_params p;
+	struct analyser *an;
+	int pids[1] = {PID_A}, k;
+	double x[1];
+	bool before, after;
+
+	trend_defaults(&p);
+	an = analyser_new(&p, false);
+	analyser_add_process(an, PID_A);
+	for (k = 1; k <= 30; k++) {
+		smp.n = 0;
+		add_row(fc, 1000ULL * k);
+		x[0] = x_of(k);
+		analyser_sample(an, &smp, t_of(k), pids, x, 1);
+	}
+	before = analyser_growing(an, PID_A);
+	CHECK(brief(an, fc) == V_STABLE && !before, "a slow fault stack: stable, not growing");
+	shown = analyser_verdict(an, &fc);
+	CHECK(shown && shown->verdict == V_GROWING && shown->slope_lo > 0,
+	      "shown as growing (slope interval above zero)");
+	after = analyser_growing(an, PID_A);
+	smp.n = 0;
+	add_row(fc, 30000);
+	x[0] = x_of(30);
+	analyser_sample(an, &smp, t_of(31), pids, x, 1);
+	CHECK(brief(an, fc) == V_STABLE && !after && !analyser_growing(an, PID_A),
+	      "showing it changed neither the brief verdict nor analyser_growing");
+	analyser_free(an);
+}
+
 int main(void)
 {
 	test_patterns();
@@ -512,6 +549,7 @@ int main(void)
 	test_forget_process();
 	test_untracked();
 	test_growth();
+	test_shown_not_stored();
 	test_growth_confirm();
 	test_limits();
 	return check_done();

@@ -167,6 +167,30 @@ static void test_err_buffer(void)
 	CHECK(1, "requests_free(NULL) is a no-op");
 }
 
+/* A part too long for its buffer would name another file or symbol: refused, not cut. */
+static void test_too_long(void)
+{
+	static char spec[8192], sym[1100];
+	const char *probe_msg = "invalid --requests: a PATH of more than 4095 bytes, a SYMBOL or "
+	                        "PROVIDER of more than 1023 or a NAME of more than 255 is not "
+	                        "supported";
+
+	memset(sym, 'x', 1024);
+	snprintf(spec, sizeof(spec), "uprobe:/bin/true:%s", sym);
+	bad(spec, probe_msg);
+	sym[1023] = '\0';
+	snprintf(spec, sizeof(spec), "uprobe:/bin/true:%s", sym);
+	good(spec, REQ_UPROBE, spec);
+	memset(sym, 'n', 256);
+	sym[256] = '\0';
+	snprintf(spec, sizeof(spec), "usdt:/bin/true:prov:%s", sym);
+	bad(spec, probe_msg);
+	memset(spec, 'p', 7000);
+	memcpy(spec, "uprobe:/", 8);
+	spec[7000] = '\0';
+	bad(spec, "invalid --requests: longer than 6143 bytes");
+}
+
 int main(void)
 {
 	test_good();
@@ -174,5 +198,6 @@ int main(void)
 	test_bad_probe();
 	test_bad_metric();
 	test_err_buffer();
+	test_too_long();
 	return check_done();
 }
