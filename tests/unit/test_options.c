@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test_options.c - unit tests of cli/base/options.c: a command line read by one table
- * (values, errors, --help text).
+/* test_options.c - unit tests of cli/base/options.c (a command line read by one table:
+ * values, errors, --help text) and of agentleak's own table in cli/args.c.
  *
  * Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last.
  */
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "args.h"
 #include "base/options.h"
 
 #include "check.h"
@@ -206,10 +207,65 @@ static void test_usage(void)
 	CHECK(r == OPT_STOP, "--help ends the parse");
 }
 
+/* agentleak's own table (args.c). */
+static int args(struct config *c, const char *line)
+{
+	static char buf[1024];
+	char *argv[160];
+	int argc = 0;
+
+	err[0] = '\0';
+	snprintf(buf, sizeof(buf), "agentleak %s", line);
+	for (char *w = strtok(buf, " "); w && argc < 159; w = strtok(NULL, " "))
+		argv[argc++] = w;
+	argv[argc] = NULL;
+	return args_parse(c, argc, argv, err, sizeof(err));
+}
+
+static void test_args(void)
+{
+	struct config c;
+	char many[512] = "";
+	int i;
+
+	CHECK(args(&c, "-p 12 -p 34 -T 3 --mode auto --prom-file /x --keep --json 10 4") == 0,
+	      "agentleak's options (%s)", err);
+	CHECK(c.npids == 2 && c.pids[1] == 34 && c.top == 3 && c.out.top == 3 &&
+	          c.mode == TIER_MODE_AUTO,
+	      "pids, top, mode");
+	CHECK(c.out.prom_file && !strcmp(c.out.prom_file, "/x") && c.out.keep && c.out.json,
+	      "the exporters' options go to output_opts");
+	CHECK(c.interval == 10 && c.count == 4 && c.diagnose_for == 60 && c.diagnose_gap < 0,
+	      "INTERVAL, COUNT, the window defaults");
+	CHECK(args(&c, "-p 1") == 0 && c.interval == 5 && c.count == 0 && c.stack_depth == 12 &&
+	          c.out.stack_depth == 12 && c.sample_period == 0.2 && c.mode == TIER_MODE_PRECISE,
+	      "defaults");
+	CHECK(args(&c, "") == -1 &&
+	          !strcmp(err, "no target: give a process with -p PID (see --help)"),
+	      "no target");
+	CHECK(args(&c, "--check -p 1") == -1 &&
+	          !strcmp(err, "--check looks at the kernel, not at a process: drop -p"),
+	      "--check with -p");
+	CHECK(args(&c, "-p 1 --diagnose-gap 5") == -1 && strstr(err, "add --mode auto"),
+	      "--diagnose-gap without --mode auto");
+	CHECK(args(&c, "-p 1 --mode growth --sample-bytes 1") == -1 &&
+	          strstr(err, "no meaning with --mode growth"),
+	      "--sample-bytes with --mode growth");
+	CHECK(args(&c, "-p 1 5 3 1") == -1 &&
+	          !strcmp(err,
+	                  "unexpected argument '1' (usage: agentleak -p PID [INTERVAL [COUNT]])"),
+	      "a third operand");
+	for (i = 1; i <= AL_MAX_TARGETS + 1; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "-p %d ", i);
+	CHECK(args(&c, many) == -1 && !strcmp(err, "too many -p (at most 64 processes)"),
+	      "too many -p");
+}
+
 int main(void)
 {
 	test_values();
 	test_errors();
 	test_usage();
+	test_args();
 	return check_done();
 }
