@@ -34,10 +34,11 @@ LDLIBS	:= -lbpf -ldw -lelf -lz -lcapstone -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Wall \
 	      -I/usr/include/$(shell uname -m)-linux-gnu
 
-# The userspace program, one folder per stage of the data flow (README, Layout).
+# The userspace program, one folder per stage of the data flow (README, Layout), and on top
+# main.c with what drives the stages: the command line (args.c) and the run (session.c).
 CLI_DIRS := base target collect analyse symbols export
-CLI_SRCS := cli/main.c $(foreach d,$(CLI_DIRS),$(wildcard cli/$(d)/*.c))
-CLI_HDRS := $(foreach d,$(CLI_DIRS),$(wildcard cli/$(d)/*.h))
+CLI_SRCS := cli/main.c cli/args.c cli/session.c $(foreach d,$(CLI_DIRS),$(wildcard cli/$(d)/*.c))
+CLI_HDRS := cli/args.h cli/session.h $(foreach d,$(CLI_DIRS),$(wildcard cli/$(d)/*.h))
 CLI_OBJS := $(patsubst cli/%.c,$(OUT)/cli/%.o,$(CLI_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
@@ -114,10 +115,10 @@ install: $(OUT)/agentleak
 	install -D -m 0644 docs/agentleak.8 $(DESTDIR)$(PREFIX)/share/man/man8/agentleak.8
 
 format:
-	clang-format -i cli/*.c cli/*/*.c cli/*/*.h bpf/*.c bpf/*.h include/*.h tests/unit/*.c tests/workloads/*.c bench/*.c
+	clang-format -i cli/*.c cli/*.h cli/*/*.c cli/*/*.h bpf/*.c bpf/*.h include/*.h tests/unit/*.c tests/workloads/*.c bench/*.c
 
 check-format:
-	clang-format --dry-run --Werror cli/*.c cli/*/*.c cli/*/*.h bpf/*.c bpf/*.h include/*.h
+	clang-format --dry-run --Werror cli/*.c cli/*.h cli/*/*.c cli/*/*.h bpf/*.c bpf/*.h include/*.h
 
 clean:
 	rm -rf $(OUT)

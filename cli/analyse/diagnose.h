@@ -7,7 +7,7 @@
  * probes come off again. The next window may open no sooner than --diagnose-gap seconds
  * later (default DIAG_QUIET_FACTOR window lengths, so the precise tier runs at most
  * 1/(1+factor) of the time).
- * Pure logic (main.c does the switching): unit tested.
+ * Pure logic (collect/tier.c does the switching): unit tested.
  */
 #ifndef AL_DIAGNOSE_H
 #define AL_DIAGNOSE_H

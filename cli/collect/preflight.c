@@ -2,7 +2,10 @@
 /* preflight.c - agentleak --check (see preflight.h). */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <linux/capability.h>
 #include "collect/attach.h"
 #include "collect/bpfobj.h"
 #include "collect/kernel_features.h"
@@ -72,6 +75,26 @@ static int check_config(const struct mode_config *c, bool verbose, int *over, ch
 	}
 	attach_close(a);
 	return r;
+}
+
+int preflight_privileges(char *err, size_t errlen)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {};
+	unsigned long long eff;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0;
+	eff = data[0].effective | (unsigned long long)data[1].effective << 32;
+#define HAS(c) (eff & (1ULL << (c)))
+	if (!HAS(CAP_SYS_ADMIN) && !(HAS(CAP_BPF) && HAS(CAP_PERFMON))) {
+		snprintf(err, errlen,
+		         "permission denied: run as root (sudo) or grant CAP_BPF, CAP_PERFMON and "
+		         "CAP_SYS_PTRACE");
+		return -1;
+	}
+#undef HAS
+	return 0;
 }
 
 int preflight_run(bool verbose)
