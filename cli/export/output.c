@@ -72,6 +72,23 @@ int outputs_set(struct output_opts *o, const char *name, const char *arg, char *
 	return -1;
 }
 
+bool outputs_given(const struct output_opts *o, const char *name, const char **arg)
+{
+	int i;
+
+	for (i = 0; i < NEXPORTERS; i++) {
+		const struct exporter *e = exporters[i];
+		bool opt = e->option && !strcmp(name, e->option);
+
+		if (!opt && !(e->flag && !strcmp(name, e->flag)))
+			continue;
+		if (arg)
+			*arg = opt ? o->arg[i] : NULL;
+		return opt ? o->on[i] : o->flag[i];
+	}
+	return false;
+}
+
 /* How a message names an output: its option, or standard output. */
 static const char *label(const struct exporter *e, char *buf, size_t len)
 {

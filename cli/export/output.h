@@ -39,6 +39,9 @@ const struct output_option *outputs_options(void);
  * message for a name that is no exporter's option. */
 int outputs_set(struct output_opts *o, const char *name, const char *arg, char *err, size_t errlen);
 
+/* Was --NAME given? *arg (when arg is not NULL) gets its value, NULL for a flag. */
+bool outputs_given(const struct output_opts *o, const char *name, const char **arg);
+
 /* Check every path and open every output before tracing starts: errors are one line. */
 struct outputs *outputs_open(const struct output_opts *o, char *err, size_t errlen);
 /* Do the outputs need every stack symbolized (pprof, folded)? */

@@ -225,6 +225,7 @@ static int args(struct config *c, const char *line)
 static void test_args(void)
 {
 	struct config c;
+	const char *arg = NULL;
 	char many[512] = "";
 	int i;
 
@@ -233,7 +234,9 @@ static void test_args(void)
 	CHECK(c.npids == 2 && c.pids[1] == 34 && c.top == 3 && c.out.top == 3 &&
 	          c.mode == TIER_MODE_AUTO,
 	      "pids, top, mode");
-	CHECK(c.out.prom_file && !strcmp(c.out.prom_file, "/x") && c.out.keep && c.out.json,
+	CHECK(outputs_given(&c.out, "prom-file", &arg) && !strcmp(arg, "/x") &&
+	          outputs_given(&c.out, "keep", NULL) && outputs_given(&c.out, "json", NULL) &&
+	          !outputs_given(&c.out, "html", NULL),
 	      "the exporters' options go to output_opts");
 	CHECK(c.interval == 10 && c.count == 4 && c.diagnose_for == 60 && c.diagnose_gap < 0,
 	      "INTERVAL, COUNT, the window defaults");
