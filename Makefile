@@ -162,7 +162,7 @@ fuzz-toolchain: | $(FUZZ_OUT)
 	 "libclang-rt-14-dev (scripts/install-deps.sh)" >&2; \
 	 cat $(FUZZ_OUT)/toolchain-check.log >&2; exit 1; }
 
-$(FUZZ_OUT)/cli/%.o: cli/%.c $(CLI_HDRS) include/agentleak.h | fuzz-toolchain
+$(FUZZ_OUT)/cli/%.o: cli/%.c $(CLI_HDRS) $(wildcard include/*.h) | fuzz-toolchain
 	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 

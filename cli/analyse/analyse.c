@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analyse/analyse.h"
+#include "base/vec.h"
+#include "stack_key.h"
 
 #define MAX_PROCS    64
 #define USAGE_RING   32  /* cgroup/anon usage readings kept for the rate */
@@ -48,33 +50,19 @@ struct analyser {
 	bool time_mode;
 	bool growth;     /* growth tier: confirm leaks by the process's anonymous growth */
 	char **blocks;   /* the store: stacks 0 .. n-1, 1 << BLOCK_SHIFT per block */
+	size_t bcap;     /* room in blocks */
 	size_t stride;   /* bytes per stack: its state and its series */
 	size_t n;        /* stacks stored */
 	uint32_t *index; /* open addressing by key: stack number + 1, 0 when empty */
 	size_t cap;      /* slots in index */
 	size_t next;     /* the stack after the last one a sample row found */
 	uint32_t *leaks; /* numbers of the stacks whose verdict is leak */
-	size_t nleaks, leaks_cap;
+	size_t nleaks, leaks_cap, keys_cap;
 	bool leaks_lost;                /* out of memory once: the list is incomplete */
 	struct al_stack_key *leak_keys; /* their keys, for analyser_leaks() */
 	struct proc_state procs[MAX_PROCS];
 	int nprocs;
 };
-
-static size_t key_hash(const struct al_stack_key *k)
-{
-	unsigned long long h = k->caller * 0x9e3779b97f4a7c15ULL;
-
-	h ^= ((unsigned long long)k->tgid << 32 | (unsigned int)k->stackid) * 0xff51afd7ed558ccdULL;
-	h ^= k->kind;
-	return (size_t)(h ^ (h >> 29));
-}
-
-static bool key_equal(const struct al_stack_key *a, const struct al_stack_key *b)
-{
-	return a->tgid == b->tgid && a->stackid == b->stackid && a->caller == b->caller &&
-	       a->kind == b->kind;
-}
 
 static struct stack_state *state_at(const struct analyser *an, size_t i)
 {
@@ -90,9 +78,9 @@ static struct series *series_of(struct stack_state *s)
 /* The index slot of k: its stack's, or the empty one where it would go. */
 static uint32_t *find_slot(const struct analyser *an, const struct al_stack_key *k)
 {
-	size_t i = key_hash(k) & (an->cap - 1);
+	size_t i = al_stack_key_hash(k) & (an->cap - 1);
 
-	while (an->index[i] && !key_equal(&state_at(an, an->index[i] - 1)->key, k))
+	while (an->index[i] && !al_stack_key_equal(&state_at(an, an->index[i] - 1)->key, k))
 		i = (i + 1) & (an->cap - 1);
 	return &an->index[i];
 }
@@ -121,11 +109,8 @@ static struct stack_state *append_state(struct analyser *an, const struct al_sta
 	struct stack_state *s;
 
 	if (!(an->n & ((1U << BLOCK_SHIFT) - 1))) {
-		char **blocks = realloc(an->blocks, (b + 1) * sizeof(*blocks));
-
-		if (!blocks)
+		if (VEC_GROW(an->blocks, an->bcap, b + 1))
 			return NULL;
-		an->blocks = blocks;
 		an->blocks[b] = malloc(an->stride << BLOCK_SHIFT);
 		if (!an->blocks[b])
 			return NULL;
@@ -175,7 +160,7 @@ static struct stack_state *row_stack(struct analyser *an, const struct al_stack_
 	struct stack_state *s = an->next < an->n ? state_at(an, an->next) : NULL;
 	size_t num = an->next;
 
-	if (!s || !key_equal(&s->key, k))
+	if (!s || !al_stack_key_equal(&s->key, k))
 		s = lookup_num(an, k, true, &num);
 	if (s)
 		an->next = num + 1;
@@ -325,16 +310,9 @@ static void track_leak(struct analyser *an, struct stack_state *s, size_t num)
 		s->in_leaks = false;
 		return;
 	}
-	if (an->nleaks == an->leaks_cap) {
-		size_t cap = an->leaks_cap ? an->leaks_cap * 2 : 64;
-		uint32_t *l = realloc(an->leaks, cap * sizeof(*l));
-
-		if (!l) {
-			an->leaks_lost = true;
-			return;
-		}
-		an->leaks = l;
-		an->leaks_cap = cap;
+	if (VEC_GROW(an->leaks, an->leaks_cap, an->nleaks + 1)) {
+		an->leaks_lost = true;
+		return;
 	}
 	an->leaks[an->nleaks++] = num;
 	s->in_leaks = true;
@@ -401,10 +379,9 @@ int analyser_leaks(struct analyser *an, const struct al_stack_key **keys)
 		return -1;
 	if (!an->nleaks)
 		return 0;
-	k = realloc(an->leak_keys, an->nleaks * sizeof(*k));
-	if (!k)
+	if (VEC_GROW(an->leak_keys, an->keys_cap, an->nleaks))
 		return -1;
-	an->leak_keys = k;
+	k = an->leak_keys;
 	for (i = 0; i < an->nleaks; i++)
 		k[i] = state_at(an, an->leaks[i])->key;
 	*keys = k;

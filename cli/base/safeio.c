@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* safeio.c - opening files that a traced process controls (see safeio.h). */
+/* safeio.c - opening and reading files that a traced process controls (see safeio.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include "base/safeio.h"
+#include "base/vec.h"
+
+#define READ_CHUNK 4096 /* room asked for before each read */
 
 int safeio_open(const char *path)
 {
@@ -28,4 +31,51 @@ bool safeio_special(const char *path)
 	struct stat st;
 
 	return !stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+char *safeio_read_fd(int fd, size_t *lenp)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
+	ssize_t n;
+	int err;
+
+	for (;;) {
+		if (VEC_GROW(buf, cap, len + READ_CHUNK + 1)) {
+			err = ENOMEM;
+			goto fail;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			goto fail;
+		}
+		len += n;
+	}
+	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
+	return buf;
+fail:
+	free(buf);
+	errno = err;
+	return NULL;
+}
+
+char *safeio_read_file(const char *path, size_t *lenp)
+{
+	int fd = safeio_open(path), err;
+	char *buf;
+
+	if (fd < 0)
+		return NULL;
+	buf = safeio_read_fd(fd, lenp);
+	err = errno;
+	close(fd);
+	errno = err;
+	return buf;
 }

@@ -32,7 +32,10 @@
 #include "collect/attach.h"
 #include "collect/bpfobj.h"
 #include "target/plt.h"
+#include "base/errbuf.h"
+#include "base/procmaps.h"
 #include "base/safeio.h"
+#include "base/vec.h"
 
 struct link_list {
 	struct bpf_link **v;
@@ -54,15 +57,8 @@ struct attacher {
 
 static int keep(struct link_list *ll, struct bpf_link *l)
 {
-	if (ll->n == ll->cap) {
-		int cap = ll->cap ? ll->cap * 2 : 32;
-		struct bpf_link **n = realloc(ll->v, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		ll->v = n;
-		ll->cap = cap;
-	}
+	if (VEC_GROW(ll->v, ll->cap, ll->n + 1))
+		return -ENOMEM;
 	ll->v[ll->n++] = l;
 	return 0;
 }
@@ -148,10 +144,8 @@ static int load_base(struct attacher *a, char *err, size_t errlen)
 	void *m;
 
 	s = a->base = agentleak_bpf__open();
-	if (!s) {
-		snprintf(err, errlen, "cannot open the BPF programs: %s", strerror(errno));
-		return -1;
-	}
+	if (!s)
+		return err_set(err, errlen, "cannot open the BPF programs: %s", strerror(errno));
 	bpf_map__set_max_entries(s->maps.allocs, o->max_allocs);
 	bpf_map__set_max_entries(s->maps.stats, o->max_stacks);
 	bpf_map__set_max_entries(s->maps.stack_slots, o->max_stacks);
@@ -169,10 +163,8 @@ static int load_base(struct attacher *a, char *err, size_t errlen)
 		return -1;
 	print_stats(a, from);
 	m = mmap(NULL, page, PROT_READ, MAP_SHARED, bpf_map__fd(s->maps.slots_used), 0);
-	if (m == MAP_FAILED) {
-		snprintf(err, errlen, "cannot map the BPF slot counter: %s", strerror(errno));
-		return -1;
-	}
+	if (m == MAP_FAILED)
+		return err_set(err, errlen, "cannot map the BPF slot counter: %s", strerror(errno));
 	a->slots_used = m;
 	return 0;
 }
@@ -184,10 +176,8 @@ int attach_load_precise(struct attacher *a, char *err, size_t errlen)
 
 	if (a->precise)
 		return 0;
-	if (a->precise_err[0]) {
-		snprintf(err, errlen, "%s", a->precise_err);
-		return -1;
-	}
+	if (a->precise_err[0])
+		return err_set(err, errlen, "%s", a->precise_err);
 	s = a->precise = precise_bpf__open();
 	if (!s) {
 		snprintf(a->precise_err, sizeof(a->precise_err),
@@ -213,8 +203,7 @@ int attach_load_precise(struct attacher *a, char *err, size_t errlen)
 fail:
 	precise_bpf__destroy(a->precise);
 	a->precise = NULL;
-	snprintf(err, errlen, "%s", a->precise_err);
-	return -1;
+	return err_set(err, errlen, "%s", a->precise_err);
 }
 
 static int load_growth(struct attacher *a, char *err, size_t errlen)
@@ -223,11 +212,9 @@ static int load_growth(struct attacher *a, char *err, size_t errlen)
 	int from = a->stats.n;
 
 	s = a->growth = growth_bpf__open();
-	if (!s) {
-		snprintf(err, errlen, "cannot open the growth tier's BPF programs: %s",
-		         strerror(errno));
-		return -1;
-	}
+	if (!s)
+		return err_set(err, errlen, "cannot open the growth tier's BPF programs: %s",
+		               strerror(errno));
 	s->rodata->max_stacks = a->opts.max_stacks;
 	if (bpfobj_load(s->skeleton, "growth", "the growth tier", a->base->obj, &a->stats,
 	                "--mode precise does not need it; please report this with the output "
@@ -278,11 +265,9 @@ static int probe(struct attacher *a, struct bpf_program *prog, int pid, const ch
 	struct bpf_link *l;
 
 	l = bpf_program__attach_uprobe_opts(prog, pid, path, off, &uo);
-	if (!l) {
-		snprintf(err, errlen, "cannot attach %s to %s+0x%llx in PID %d: %s",
-		         retprobe ? "uretprobe" : "uprobe", path, off, pid, strerror(errno));
-		return -1;
-	}
+	if (!l)
+		return err_set(err, errlen, "cannot attach %s to %s+0x%llx in PID %d: %s",
+		               retprobe ? "uretprobe" : "uprobe", path, off, pid, strerror(errno));
 	return keep(&a->probes, l);
 }
 
@@ -313,57 +298,51 @@ static void read_growth_plt(int pid, const struct plt_map *maps, int nmaps,
 	close(fd);
 }
 
+/* What read_growth_proc() gathers from the maps. */
+struct growth_maps {
+	const char *exe;
+	struct al_growth_proc *gp;
+	struct plt_map maps[AL_TEXT_RANGES];
+	int nr;
+};
+
+static int growth_mapping(struct procmaps_entry *e, void *arg)
+{
+	struct growth_maps *g = arg;
+
+	if (!strcmp(e->path, "[heap]")) {
+		g->gp->brk = e->end;
+	} else if (procmaps_exec(e) && g->nr < AL_TEXT_RANGES && !strcmp(e->path, g->exe)) {
+		g->gp->start[g->nr] = e->start;
+		g->gp->end[g->nr] = e->end;
+		g->maps[g->nr++] =
+		    (struct plt_map){.start = e->start, .end = e->end, .off = e->offset};
+	}
+	return 0;
+}
+
 /* The growth tier's view of a process: its executable's r-xp mappings (the text that
  * page faults are attributed to) and PLT sections, and the end of [heap] (the program
  * break). */
 static int read_growth_proc(int pid, struct al_growth_proc *gp, char *err, size_t errlen)
 {
-	char path[64], exe[PATH_MAX], line[PATH_MAX + 256];
-	struct plt_map maps[AL_TEXT_RANGES];
+	char path[64], exe[PATH_MAX];
+	struct growth_maps g = {.exe = exe, .gp = gp};
 	ssize_t n;
-	FILE *f;
-	int nr = 0;
+	int r;
 
 	memset(gp, 0, sizeof(*gp));
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, exe, sizeof(exe) - 1);
-	if (n <= 0) {
-		snprintf(err, errlen, "PID %d: cannot read %s: %s", pid, path, strerror(errno));
-		return -1;
-	}
+	if (n <= 0)
+		return err_set(err, errlen, "PID %d: cannot read %s: %s", pid, path,
+		               strerror(errno));
 	exe[n] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, errlen, "PID %d: cannot read %s: %s", pid, path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, off;
-		char perms[8];
-		int name = 0;
-		size_t len;
-
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off,
-		           &name) < 4 ||
-		    !name)
-			continue;
-		len = strlen(line);
-		if (len && line[len - 1] == '\n')
-			line[len - 1] = '\0';
-		if (!strcmp(line + name, "[heap]")) {
-			gp->brk = end;
-			continue;
-		}
-		if (perms[2] == 'x' && nr < AL_TEXT_RANGES && !strcmp(line + name, exe)) {
-			gp->start[nr] = start;
-			gp->end[nr] = end;
-			maps[nr] = (struct plt_map){.start = start, .end = end, .off = off};
-			nr++;
-		}
-	}
-	fclose(f);
-	read_growth_plt(pid, maps, nr, gp);
+	r = procmaps_read(pid, growth_mapping, &g);
+	if (r)
+		return err_set(err, errlen, "PID %d: cannot read /proc/%d/maps: %s", pid, pid,
+		               strerror(-r));
+	read_growth_plt(pid, g.maps, g.nr, gp);
 	return 0;
 }
 
@@ -379,18 +358,14 @@ int attach_process(struct attacher *a, int pid, const struct al_allocator *al, i
 	*nprobes = 0;
 	if (bpf_map_update_elem(bpf_map__fd(s->maps.targets), &key, &one, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(s->maps.requests), &key, &zero, BPF_ANY) ||
-	    bpf_map_update_elem(bpf_map__fd(s->maps.execs), &key, &zero, BPF_ANY)) {
-		snprintf(err, errlen, "too many targets");
-		return -1;
-	}
+	    bpf_map_update_elem(bpf_map__fd(s->maps.execs), &key, &zero, BPF_ANY))
+		return err_set(err, errlen, "too many targets");
 	if (!a->opts.growth)
 		return attach_allocator(a, pid, al, nprobes, err, errlen);
 	if (read_growth_proc(pid, &gp, err, errlen))
 		return -1;
-	if (bpf_map_update_elem(bpf_map__fd(s->maps.growth_procs), &key, &gp, BPF_ANY)) {
-		snprintf(err, errlen, "too many targets");
-		return -1;
-	}
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.growth_procs), &key, &gp, BPF_ANY))
+		return err_set(err, errlen, "too many targets");
 	if (a->opts.verbose)
 		fprintf(stderr,
 		        "agentleak: pid %d: growth tier, executable text %llx-%llx, plt %llx-%llx, "
@@ -446,36 +421,38 @@ int attach_allocator(struct attacher *a, int pid, const struct al_allocator *al,
 	return 0;
 }
 
+/* What maps_file() looks for. */
+struct mapped_file {
+	const char *path;
+	unsigned long long ino;
+};
+
+static int is_mapped_file(struct procmaps_entry *e, void *arg)
+{
+	const struct mapped_file *m = arg;
+	size_t plen = strlen(m->path);
+	const char *tail;
+
+	if (e->inode && e->inode == m->ino)
+		return 1;
+	if (e->pathlen < plen)
+		return 0;
+	/* By name: the path, at the end of the line after a space. */
+	tail = e->path + e->pathlen - plen;
+	return !strcmp(tail, m->path) && (tail == e->path || tail[-1] == ' ');
+}
+
 /* Does pid map the file at path (as it sees it; out: the same file through its root)?
  * Compared by inode, as a path may be a link (/usr/bin/python3), else by name. */
 static bool maps_file(int pid, const char *path, const char *out)
 {
-	char name[64], *line = NULL;
-	size_t cap = 0, plen = strlen(path);
-	unsigned long long ino;
-	bool found = false;
+	struct mapped_file m = {.path = path};
 	struct stat st;
-	ssize_t n;
-	FILE *f;
 
 	if (stat(out, &st))
 		return false;
-	snprintf(name, sizeof(name), "/proc/%d/maps", pid);
-	f = fopen(name, "re");
-	if (!f)
-		return false;
-	while (!found && (n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (sscanf(line, "%*s %*s %*s %*s %llu", &ino) == 1 && ino && ino == st.st_ino)
-			found = true;
-		else if ((size_t)n > plen && !strcmp(line + n - plen, path) &&
-		         line[n - plen - 1] == ' ')
-			found = true;
-	}
-	free(line);
-	fclose(f);
-	return found;
+	m.ino = st.st_ino;
+	return procmaps_read(pid, is_mapped_file, &m) == 1;
 }
 
 /* The object as the process sees it, reached through its root (containers): a regular
@@ -486,30 +463,22 @@ static int target_file(int pid, const char *path, char *out, size_t len, char *e
 	ssize_t n;
 	int fd;
 
-	if (path[0] != '/') {
-		snprintf(err, errlen, "request source path '%s' must be absolute", path);
-		return -1;
-	}
+	if (path[0] != '/')
+		return err_set(err, errlen, "request source path '%s' must be absolute", path);
 	snprintf(out, len, "/proc/%d/root%s", pid, path);
 	fd = safeio_open(out);
-	if (fd < 0) {
-		snprintf(err, errlen, "request source: cannot read %s in PID %d: %s", path, pid,
-		         errno == EINVAL ? "not a regular file" : strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return err_set(err, errlen, "request source: cannot read %s in PID %d: %s", path,
+		               pid, errno == EINVAL ? "not a regular file" : strerror(errno));
 	n = read(fd, magic, sizeof(magic));
 	close(fd);
-	if (n != sizeof(magic) || memcmp(magic, "\177ELF", 4)) {
-		snprintf(err, errlen, "request source: %s is not an ELF file", path);
-		return -1;
-	}
-	if (!maps_file(pid, path, out)) {
-		snprintf(err, errlen,
-		         "request source: PID %d does not map %s, so no request would ever be "
-		         "counted (its files are in /proc/%d/maps)",
-		         pid, path, pid);
-		return -1;
-	}
+	if (n != sizeof(magic) || memcmp(magic, "\177ELF", 4))
+		return err_set(err, errlen, "request source: %s is not an ELF file", path);
+	if (!maps_file(pid, path, out))
+		return err_set(err, errlen,
+		               "request source: PID %d does not map %s, so no request would ever "
+		               "be counted (its files are in /proc/%d/maps)",
+		               pid, path, pid);
 	return 0;
 }
 
@@ -541,11 +510,10 @@ int attach_request_usdt(struct attacher *a, int pid, const char *path, const cha
 	if (target_file(pid, path, file, sizeof(file), err, errlen))
 		return -1;
 	l = bpf_program__attach_usdt(a->base->progs.request_usdt, pid, file, provider, name, NULL);
-	if (!l) {
-		snprintf(err, errlen, "request source: no USDT probe %s:%s in %s (PID %d): %s",
-		         provider, name, path, pid, strerror(errno));
-		return -1;
-	}
+	if (!l)
+		return err_set(err, errlen,
+		               "request source: no USDT probe %s:%s in %s (PID %d): %s", provider,
+		               name, path, pid, strerror(errno));
 	return keep_link(a, l);
 }
 
@@ -683,10 +651,8 @@ int attach_forget_process(struct attacher *a, int pid, char *err, size_t errlen)
 	              sizeof(struct al_alloc_val), block_not_of, pid);
 	if (!r)
 		r = clear_slots(a, stack_of, pid);
-	if (r) {
-		snprintf(err, errlen, "PID %d: forgetting its blocks: %s", pid, strerror(-r));
-		return -1;
-	}
+	if (r)
+		return err_set(err, errlen, "PID %d: forgetting its blocks: %s", pid, strerror(-r));
 	/* The growth tier attributes faults to the new executable's text. */
 	if (a->growth &&
 	    (read_growth_proc(pid, &gp, err, errlen) ||

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collect/bpfobj.h"
+#include "base/vec.h"
 
 #define LOG_STATS 4 /* BPF_LOG_STATS */
 #define LOG_SIZE  (64 * 1024)
@@ -121,15 +122,8 @@ void bpfobj_explain(const char *log, int error, char *out, size_t len)
 
 static int stats_add(struct prog_stats *stats, const struct prog_stat *s)
 {
-	if (stats->n == stats->cap) {
-		int cap = stats->cap ? stats->cap * 2 : 16;
-		struct prog_stat *v = realloc(stats->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		stats->v = v;
-		stats->cap = cap;
-	}
+	if (VEC_GROW(stats->v, stats->cap, stats->n + 1))
+		return -1;
 	stats->v[stats->n++] = *s;
 	return 0;
 }

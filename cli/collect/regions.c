@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collect/regions.h"
+#include "base/vec.h"
+#include "stack_key.h"
 
 struct range {
 	__u32 tgid;
@@ -42,17 +44,10 @@ static int owner_index(struct regions *r, const struct al_stack_key *key)
 	int i;
 
 	for (i = 0; i < r->nowners; i++)
-		if (!memcmp(&r->owners[i].key, key, sizeof(*key)))
+		if (al_stack_key_equal(&r->owners[i].key, key))
 			return i;
-	if (r->nowners == r->owners_cap) {
-		int cap = r->owners_cap ? r->owners_cap * 2 : 16;
-
-		o = realloc(r->owners, cap * sizeof(*o));
-		if (!o)
-			return -1;
-		r->owners = o;
-		r->owners_cap = cap;
-	}
+	if (VEC_GROW(r->owners, r->owners_cap, r->nowners + 1))
+		return -1;
 	o = &r->owners[r->nowners];
 	memset(o, 0, sizeof(*o));
 	o->key = *key;
@@ -68,15 +63,8 @@ static int insert_range(struct regions *r, __u32 tgid, __u64 start, __u64 end, i
 {
 	int i = 0;
 
-	if (r->nranges == r->cap) {
-		int cap = r->cap ? r->cap * 2 : 64;
-		struct range *n = realloc(r->ranges, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		r->ranges = n;
-		r->cap = cap;
-	}
+	if (VEC_GROW(r->ranges, r->cap, r->nranges + 1))
+		return -ENOMEM;
 	while (i < r->nranges && before(&r->ranges[i], tgid, start))
 		i++;
 	memmove(&r->ranges[i + 1], &r->ranges[i], (r->nranges - i) * sizeof(*r->ranges));

@@ -18,6 +18,9 @@
 #include <bpf/libbpf.h>
 #include "collect/regions.h"
 #include "collect/sampler.h"
+#include "base/hash.h"
+#include "base/vec.h"
+#include "stack_key.h"
 
 #define MAP_SLACK (64 * 1024) /* map the stats this far past the slots in use */
 
@@ -114,15 +117,8 @@ int sampler_poll(struct sampler *s, int timeout_ms)
 static int add_row(struct sample *out, const struct al_stack_key *k,
                    const struct al_stack_stats *st)
 {
-	if (out->n == out->cap) {
-		int cap = out->cap ? out->cap * 2 : 256;
-		struct sample_row *n = realloc(out->rows, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		out->rows = n;
-		out->cap = cap;
-	}
+	if (VEC_GROW(out->rows, out->cap, out->n + 1))
+		return -ENOMEM;
 	out->rows[out->n].key = *k;
 	out->rows[out->n].st = *st;
 	out->n++;
@@ -152,20 +148,6 @@ static int map_slots(struct sampler *s, __u32 n)
 	return 0;
 }
 
-static int reserve_rows(struct sample *out, int n)
-{
-	struct sample_row *rows;
-
-	if (n <= out->cap)
-		return 0;
-	rows = realloc(out->rows, n * sizeof(*rows));
-	if (!rows)
-		return -ENOMEM;
-	out->rows = rows;
-	out->cap = n;
-	return 0;
-}
-
 static int read_stats(struct sampler *s, struct sample *out)
 {
 	__u32 n = *s->stats_next, i;
@@ -175,7 +157,7 @@ static int read_stats(struct sampler *s, struct sample *out)
 		n = s->stats_max;
 	r = map_slots(s, n);
 	if (!r)
-		r = reserve_rows(out, out->n + n);
+		r = VEC_GROW(out->rows, out->cap, (size_t)out->n + n);
 	if (r)
 		return r;
 	for (i = 0; i < n; i++) {
@@ -220,13 +202,13 @@ static int read_counters(struct sampler *s, struct sample *out)
 static unsigned long long tail_hash(struct sampler *s, __s32 stackid)
 {
 	__u64 frames[AL_MAX_STACK_DEPTH];
-	unsigned long long h = 0xcbf29ce484222325ULL;
+	unsigned long long h = HASH_FNV_INIT;
 	int i;
 
 	if (stackid < 0 || bpf_map_lookup_elem(s->stacks_fd, &stackid, frames))
 		return 0;
 	for (i = 1; i < AL_MAX_STACK_DEPTH && frames[i]; i++)
-		h = (h ^ frames[i]) * 0x100000001b3ULL;
+		h = hash_fnv1a_word(h, frames[i]);
 	return i == 1 ? 0 : h;
 }
 
@@ -287,18 +269,8 @@ static __s32 canonical_stack(struct sampler *s, __s32 stackid)
 
 static int key_cmp(const void *a, const void *b)
 {
-	const struct al_stack_key *x = &((const struct sample_row *)a)->key;
-	const struct al_stack_key *y = &((const struct sample_row *)b)->key;
-
-	if (x->tgid != y->tgid)
-		return x->tgid < y->tgid ? -1 : 1;
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	if (x->caller != y->caller)
-		return x->caller < y->caller ? -1 : 1;
-	if (x->stackid != y->stackid)
-		return x->stackid < y->stackid ? -1 : 1;
-	return 0;
+	return al_stack_key_cmp(&((const struct sample_row *)a)->key,
+	                        &((const struct sample_row *)b)->key);
 }
 
 static void merge_faults(struct sampler *s, struct sample *out)
@@ -312,7 +284,7 @@ static void merge_faults(struct sampler *s, struct sample *out)
 	for (i = 0; i < out->n; i++) {
 		struct sample_row *r = &out->rows[i];
 
-		if (n && !key_cmp(&out->rows[n - 1], r)) {
+		if (n && al_stack_key_equal(&out->rows[n - 1].key, &r->key)) {
 			struct al_stack_stats *d = &out->rows[n - 1].st;
 
 			d->live_bytes += r->st.live_bytes;
@@ -343,7 +315,7 @@ int sampler_read(struct sampler *s, struct sample *out)
 	if (s->growth)
 		merge_faults(s, out);
 	owners = regions_owners(s->regions, &n);
-	if (reserve_rows(out, out->n + n))
+	if (VEC_GROW(out->rows, out->cap, (size_t)out->n + n))
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		if (add_row(out, &owners[i].key, &owners[i].stats))

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "base/hash.h"
+#include "base/vec.h"
 #include "export/exporter.h"
 #include "export/html.h"
 #include "export/names.h"
@@ -1033,13 +1035,11 @@ struct flame {
 
 static size_t node_hash(int parent, const char *name, int pid)
 {
-	size_t h = 14695981039346656037ULL ^ (size_t)(parent + 1) * 0x9E3779B97F4A7C15ULL;
+	size_t h = HASH_FNV_INIT ^ (size_t)(parent + 1) * 0x9E3779B97F4A7C15ULL;
 
 	if (!name)
-		return h ^ (size_t)(unsigned)pid * 0x100000001b3ULL;
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
-	return h;
+		return h ^ (size_t)(unsigned)pid * HASH_FNV_PRIME;
+	return hash_fnv1a(h, name, strlen(name));
 }
 
 static int same_node(const struct fnode *a, int parent, const char *name, int pid)
@@ -1086,15 +1086,8 @@ static int flame_child(struct flame *fl, int parent, const char *name, int pid)
 	for (; fl->slot[h] >= 0; h = (h + 1) & (fl->nslot - 1))
 		if (same_node(&fl->v[fl->slot[h]], parent, name, pid))
 			return fl->slot[h];
-	if (fl->n == fl->cap) {
-		int cap = fl->cap ? fl->cap * 2 : 256;
-		struct fnode *v = realloc(fl->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		fl->v = v;
-		fl->cap = cap;
-	}
+	if (VEC_GROW(fl->v, fl->cap, fl->n + 1))
+		return -1;
 	a = &fl->v[fl->n];
 	memset(a, 0, sizeof(*a));
 	a->name = name;
@@ -1171,11 +1164,7 @@ static int by_bytes(const void *a, const void *b)
 
 static unsigned name_hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	return hash_fnv1a32(HASH_FNV32_INIT, s, s ? strlen(s) : 0);
 }
 
 /* Warm colours; stacks with a leak verdict hold the red ones. */

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include "base/hash.h"
 #include "base/text.h"
+#include "base/vec.h"
 #include "export/exporter.h"
 #include "export/outfile.h"
 #include "export/names.h"
@@ -112,36 +114,9 @@ struct pprof {
 	bool oom;
 };
 
-/* p (capacity *cap elements of size) with room for n elements, NULL when out of memory
- * (p is still valid then). */
-static void *grow(void *p, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap = *cap ? *cap : 16;
-
-	if (n <= *cap)
-		return p;
-	while (ncap < n && ncap < SIZE_MAX / 2)
-		ncap *= 2;
-	if (ncap < n || ncap > SIZE_MAX / size)
-		return NULL;
-	p = realloc(p, ncap * size);
-	if (p)
-		*cap = ncap;
-	return p;
-}
-
-/* Grow array a (a pointer lvalue, capacity cap) to hold n elements; false when out of memory. */
-#define GROW(a, cap, n)                                                                            \
-	({                                                                                         \
-		void *q_ = grow((a), &(cap), (n), sizeof(*(a)));                                   \
-		if (q_)                                                                            \
-			(a) = q_;                                                                  \
-		q_ != NULL;                                                                        \
-	})
-
 static void put_bytes(struct buf *b, const void *p, size_t n)
 {
-	if (b->oom || !GROW(b->p, b->cap, b->len + n)) {
+	if (b->oom || VEC_GROW(b->p, b->cap, b->len + n)) {
 		b->oom = true;
 		return;
 	}
@@ -225,18 +200,6 @@ static uint64_t mix(uint64_t a, uint64_t b)
 	h ^= h >> 27;
 	h *= 0x94d049bb133111ebULL;
 	return h ^ (h >> 31);
-}
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
 }
 
 /* Keep the table at most half full. */
@@ -343,11 +306,11 @@ static uint64_t str_idn(struct pprof *pp, const char *s, size_t max)
 		return 0;
 	if (fixed)
 		s = fixed;
-	h = hash_bytes(s, n);
+	h = hash_fnv1a(HASH_FNV_INIT, s, n);
 	sl = lookup(pp, &pp->strmap, h, n, s, n);
 	if (sl && !sl->id) {
 		copy = strndup(s, n);
-		if (copy && GROW(pp->strs, pp->capstrs, pp->nstrs + 1)) {
+		if (copy && !VEC_GROW(pp->strs, pp->capstrs, pp->nstrs + 1)) {
 			pp->strs[pp->nstrs] = copy;
 			fill(&pp->strmap, sl, h, n, pp->nstrs++);
 		} else {
@@ -379,7 +342,7 @@ static uint64_t function_id(struct pprof *pp, const struct snap_frame *f)
 		return 0;
 	if (sl->id)
 		return sl->id;
-	if (!GROW(pp->funcs, pp->capfuncs, pp->nfuncs + 1)) {
+	if (VEC_GROW(pp->funcs, pp->capfuncs, pp->nfuncs + 1)) {
 		pp->oom = true;
 		return 0;
 	}
@@ -401,7 +364,7 @@ static uint64_t mapping_id(struct pprof *pp, int pid, const struct snap_frame *f
 		return 0;
 	if (sl->id)
 		return sl->id;
-	if (!GROW(pp->maps, pp->capmaps, pp->nmaps + 1)) {
+	if (VEC_GROW(pp->maps, pp->capmaps, pp->nmaps + 1)) {
 		pp->oom = true;
 		return 0;
 	}
@@ -424,7 +387,7 @@ static uint64_t location_id(struct pprof *pp, int pid, const struct snap_frame *
 		return 0;
 	if (sl->id)
 		return sl->id;
-	if (!GROW(pp->locs, pp->caplocs, pp->nlocs + 1)) {
+	if (VEC_GROW(pp->locs, pp->caplocs, pp->nlocs + 1)) {
 		pp->oom = true;
 		return 0;
 	}
@@ -477,7 +440,7 @@ static void put_sample(struct pprof *pp, const struct snap_stack *s)
 	int pid = (int)s->key.tgid;
 	size_t i, n = s->nframes > 0 && s->frames ? (size_t)s->nframes : 0;
 
-	if (!GROW(pp->ids, pp->capids, n)) {
+	if (VEC_GROW(pp->ids, pp->capids, n)) {
 		pp->oom = true;
 		return;
 	}
@@ -655,7 +618,7 @@ static void pprof_free(struct pprof *pp)
 static int pprof_init(struct pprof *pp)
 {
 	memset(pp, 0, sizeof(*pp));
-	if (!GROW(pp->strs, pp->capstrs, 1))
+	if (VEC_GROW(pp->strs, pp->capstrs, 1))
 		return -ENOMEM;
 	pp->strs[0] = strdup("");
 	if (!pp->strs[0])

@@ -18,6 +18,8 @@
 #include <time.h>
 #include "export/names.h"
 #include "export/snapbuild.h"
+#include "base/hash.h"
+#include "stack_key.h"
 
 static long long live_of(const struct sample_row *r)
 {
@@ -95,17 +97,7 @@ static void heap_offer(struct heap *h, struct pick p)
 
 static int key_order(const void *a, const void *b)
 {
-	const struct al_stack_key *x = a, *y = b;
-
-	if (x->tgid != y->tgid)
-		return x->tgid < y->tgid ? -1 : 1;
-	if (x->stackid != y->stackid)
-		return x->stackid < y->stackid ? -1 : 1;
-	if (x->caller != y->caller)
-		return x->caller < y->caller ? -1 : 1;
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	return 0;
+	return al_stack_key_cmp(a, b);
 }
 
 static const char *base_name(const char *path)
@@ -115,26 +107,17 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-static unsigned long long fnv(unsigned long long h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	while (n--)
-		h = (h ^ *c++) * 0x100000001b3ULL;
-	return h;
-}
-
 static void stack_id(struct snap_stack *s)
 {
-	unsigned long long h = fnv(0xcbf29ce484222325ULL, s->kind, strlen(s->kind));
+	unsigned long long h = hash_fnv1a(HASH_FNV_INIT, s->kind, strlen(s->kind));
 	int i;
 
 	for (i = 0; i < s->nframes; i++) {
 		const struct snap_frame *f = &s->frames[i];
 		const char *m = base_name(f->module);
 
-		h = fnv(h, m, strlen(m));
-		h = fnv(h, f->module[0] ? &f->module_off : &f->addr, sizeof(f->addr));
+		h = hash_fnv1a(h, m, strlen(m));
+		h = hash_fnv1a(h, f->module[0] ? &f->module_off : &f->addr, sizeof(f->addr));
 	}
 	snprintf(s->id, sizeof(s->id), "%012llx", h & 0xffffffffffffULL);
 }

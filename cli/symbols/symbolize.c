@@ -33,8 +33,10 @@
 #include <zlib.h>
 
 #include "symbols/symbolize.h"
+#include "base/procmaps.h"
 #include "base/safeio.h"
 #include "base/text.h"
+#include "base/vec.h"
 
 #define MOD_BUCKETS     256
 #define PROC_BUCKETS    256
@@ -45,7 +47,6 @@
 #define REOPEN_NS       1000000000ULL /* retry a file that could not be opened after 1 s */
 #define VDSO_MAX        (1U << 20)
 #define DEBUGINFO_PATH  ":.debug:/usr/lib/debug"
-#define DELETED_SUFFIX  " (deleted)"
 
 /* A PT_LOAD program header, to turn a mapping's file offset into a load bias. */
 struct segment {
@@ -573,15 +574,8 @@ static const struct mapping *map_find(const struct proc *p, unsigned long long a
 
 static int map_push(struct map_vec *vec, const struct mapping *mp)
 {
-	if (vec->nr == vec->cap) {
-		int cap = vec->cap ? vec->cap * 2 : 64;
-		struct mapping *v = realloc(vec->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		vec->v = v;
-		vec->cap = cap;
-	}
+	if (VEC_GROW(vec->v, vec->cap, vec->nr + 1))
+		return -ENOMEM;
 	vec->v[vec->nr++] = *mp;
 	return 0;
 }
@@ -631,54 +625,36 @@ static void map_init(struct symbolizer *s, const struct proc *p, struct mapping 
 	mp->bias = mp->mod ? map_bias(s, mp->mod, mp->start, mp->pgoff) : 0;
 }
 
-/* Parse one maps line; returns true for an executable mapping, filled in mp. */
-static bool map_parse(struct symbolizer *s, const struct proc *p, char *line, struct mapping *mp)
-{
-	unsigned int major, minor;
-	unsigned long long ino;
-	char perms[8], *path;
-	size_t len;
-	int pos = 0;
+/* What read_maps() fills. */
+struct maps_ctx {
+	struct symbolizer *s;
+	const struct proc *p;
+	struct map_vec *vec;
+};
 
-	memset(mp, 0, sizeof(*mp));
-	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &mp->start, &mp->end, perms,
-	           &mp->pgoff, &major, &minor, &ino, &pos) < 7)
-		return false;
-	if (strlen(perms) < 3 || perms[2] != 'x' || mp->end <= mp->start)
-		return false;
-	path = line + pos;
-	len = strlen(path);
-	while (len && (path[len - 1] == '\n' || path[len - 1] == ' '))
+/* An executable mapping of /proc/PID/maps (procmaps_fn), into the new snapshot. */
+static int map_add(struct procmaps_entry *e, void *arg)
+{
+	struct maps_ctx *c = arg;
+	struct mapping mp = {.start = e->start, .end = e->end, .pgoff = e->offset};
+	char *path = e->path;
+	size_t len = e->pathlen;
+
+	if (!procmaps_exec(e) || mp.end <= mp.start)
+		return 0;
+	while (len && path[len - 1] == ' ')
 		path[--len] = '\0';
-	if (path[0] == '/' && len > strlen(DELETED_SUFFIX) &&
-	    !strcmp(path + len - strlen(DELETED_SUFFIX), DELETED_SUFFIX))
-		path[len - strlen(DELETED_SUFFIX)] = '\0';
-	map_init(s, p, mp, makedev(major, minor), ino, path);
-	return true;
+	if (path[0] == '/')
+		procmaps_strip_deleted(path);
+	map_init(c->s, c->p, &mp, makedev(e->major, e->minor), e->inode, path);
+	return map_push(c->vec, &mp);
 }
 
 static int read_maps(struct symbolizer *s, const struct proc *p, struct map_vec *vec)
 {
-	struct mapping mp;
-	char path[64], *line = NULL;
-	size_t cap = 0;
-	int err = 0;
-	FILE *f;
+	struct maps_ctx c = {.s = s, .p = p, .vec = vec};
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (getline(&line, &cap, f) > 0) {
-		if (!map_parse(s, p, line, &mp))
-			continue;
-		err = map_push(vec, &mp);
-		if (err)
-			break;
-	}
-	free(line);
-	fclose(f);
-	return err;
+	return procmaps_read(p->pid, map_add, &c);
 }
 
 /* Keep old mappings that nothing new overlaps (a library dlclose'd since, or a

@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +27,11 @@
 #include <capstone/capstone.h>
 
 #include "target/allocator.h"
+#include "base/errbuf.h"
+#include "base/procmaps.h"
 #include "base/safeio.h"
 #include "base/text.h"
+#include "base/vec.h"
 
 #define HEAD_INSNS     12
 #define MAX_FUNC_BYTES (1 << 20) /* bytes of a function disassembled */
@@ -63,17 +65,6 @@ const char *allocator_kind_name(enum al_kind kind)
 		if (funcs[i].kind == kind)
 			return funcs[i].name;
 	return NULL;
-}
-
-static void set_err(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!buf || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
 }
 
 static const char *base_name(const char *path)
@@ -485,13 +476,13 @@ struct obj {
 	int elf_ok; /* ELF64 x86-64 */
 	char *soname;
 	char **needed;
-	int nneeded;
+	int nneeded, capneeded;
 };
 
 struct proc {
 	int pid;
 	struct obj *objs;
-	int nobjs;
+	int nobjs, capobjs;
 	int exe;    /* index of the executable, or -1 */
 	int *order; /* search order: indexes into objs */
 	int norder;
@@ -528,60 +519,36 @@ static int find_obj_by_path(struct proc *p, const char *path)
 	return -1;
 }
 
-static void strip_deleted(char *path)
+/* Record one mapping of /proc/PID/maps (procmaps_fn): a file, once per path. */
+static int add_mapping(struct procmaps_entry *e, void *arg)
 {
-	static const char tag[] = " (deleted)";
-	size_t n = strlen(path), t = sizeof(tag) - 1;
+	struct proc *p = arg;
+	struct obj *o;
+	int i;
 
-	if (n > t && !strcmp(path + n - t, tag))
-		path[n - t] = '\0';
-}
-
-/* Record one line of /proc/PID/maps. */
-static int add_mapping(struct proc *p, const char *line)
-{
-	unsigned long start, end, ino;
-	unsigned int major, minor;
-	unsigned long long off;
-	char perms[8], *path;
-	struct obj *o, *tmp;
-	int n = 0, i;
-
-	if (sscanf(line, "%lx-%lx %7s %llx %x:%x %lu %n", &start, &end, perms, &off, &major, &minor,
-	           &ino, &n) < 7 ||
-	    !n)
+	if (e->path[0] != '/' || !e->inode)
 		return 0;
-	if (line[n] != '/' || !ino)
-		return 0;
-	path = strdup(line + n);
-	if (!path)
-		return -ENOMEM;
-	path[strcspn(path, "\n")] = '\0';
-	strip_deleted(path);
-
-	i = find_obj_by_path(p, path);
+	procmaps_strip_deleted(e->path);
+	i = find_obj_by_path(p, e->path);
 	if (i < 0) {
-		tmp = realloc(p->objs, (p->nobjs + 1) * sizeof(*p->objs));
-		if (!tmp) {
-			free(path);
+		if (VEC_GROW(p->objs, p->capobjs, p->nobjs + 1))
 			return -ENOMEM;
-		}
-		p->objs = tmp;
-		i = p->nobjs++;
-		o = &p->objs[i];
+		o = &p->objs[p->nobjs];
 		memset(o, 0, sizeof(*o));
-		o->path = path;
-		o->major = major;
-		o->minor = minor;
-		o->ino = ino;
+		o->path = strdup(e->path);
+		if (!o->path)
+			return -ENOMEM;
+		p->nobjs++;
+		o->major = e->major;
+		o->minor = e->minor;
+		o->ino = e->inode;
 	} else {
-		free(path);
 		o = &p->objs[i];
 	}
-	if (strchr(perms, 'x') && !o->exec) {
+	if (procmaps_exec(e) && !o->exec) {
 		o->exec = 1;
-		o->start = start;
-		o->end = end;
+		o->start = e->start;
+		o->end = e->end;
 	}
 	return 0;
 }
@@ -597,37 +564,31 @@ static int proc_gone(int pid)
 
 static int read_maps(struct proc *p, char *errbuf, size_t errlen)
 {
-	char path[64], *line = NULL;
-	size_t cap = 0;
-	FILE *f;
-	int err = 0;
+	char path[64], *text;
+	size_t len;
+	int fd, err;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
-	f = fopen(path, "re");
-	if (!f) {
+	fd = safeio_open(path);
+	if (fd < 0) {
 		err = -errno;
 		if (err == -ENOENT || err == -ESRCH || proc_gone(p->pid)) {
-			set_err(errbuf, errlen, "no process with pid %d", p->pid);
+			err_set(errbuf, errlen, "no process with pid %d", p->pid);
 			return -ESRCH;
 		}
 		if (err == -EACCES || err == -EPERM) {
-			set_err(errbuf, errlen, "cannot read %s: permission denied", path);
+			err_set(errbuf, errlen, "cannot read %s: permission denied", path);
 			return -EPERM;
 		}
-		set_err(errbuf, errlen, "cannot open %s: %s", path, strerror(-err));
+		err_set(errbuf, errlen, "cannot open %s: %s", path, strerror(-err));
 		return err;
 	}
-	while (getline(&line, &cap, f) > 0) {
-		err = add_mapping(p, line);
-		if (err)
-			break;
-	}
-	if (!err && ferror(f))
-		err = -EIO;
-	free(line);
-	fclose(f);
+	text = safeio_read_fd(fd, &len);
+	err = text ? procmaps_each(text, len, add_mapping, p) : -errno;
+	close(fd);
+	free(text);
 	if (err)
-		set_err(errbuf, errlen, "cannot read %s: %s", path, strerror(-err));
+		err_set(errbuf, errlen, "cannot read %s: %s", path, strerror(-err));
 	return err;
 }
 
@@ -661,7 +622,7 @@ static void find_exe(struct proc *p)
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n > 0) {
 		target[n] = '\0';
-		strip_deleted(target);
+		procmaps_strip_deleted(target);
 		p->exe = find_obj_by_path(p, target);
 	}
 	if (p->exe < 0 && !stat(path, &st))
@@ -716,11 +677,8 @@ static Elf_Scn *find_section(Elf *elf, GElf_Word type, GElf_Shdr *sh)
 
 static int add_needed(struct obj *o, const char *name)
 {
-	char **tmp = realloc(o->needed, (o->nneeded + 1) * sizeof(*o->needed));
-
-	if (!tmp)
+	if (VEC_GROW(o->needed, o->capneeded, o->nneeded + 1))
 		return -ENOMEM;
-	o->needed = tmp;
 	o->needed[o->nneeded] = strdup(name);
 	if (!o->needed[o->nneeded])
 		return -ENOMEM;
@@ -823,67 +781,48 @@ static int find_preload(struct proc *p, const char *entry)
 	return find_obj_by_stat(p, &st);
 }
 
-/* Queue each entry of a preload list (separated by spaces, tabs, newlines
- * or colons). */
-static void queue_preloads(struct proc *p, char *list)
+/* The preload lists, as ld.so splits them (allocator.h). */
+void allocator_preload_list(char *list, void (*fn)(const char *entry, void *arg), void *arg)
 {
 	char *save = NULL, *tok;
 
 	for (tok = strtok_r(list, " :\t\n", &save); tok; tok = strtok_r(NULL, " :\t\n", &save)) {
 		if (tok[0] == '#')
 			break;
-		order_add(p, find_preload(p, tok));
+		fn(tok, arg);
 	}
 }
 
-/* Whole file into a NUL-terminated buffer, or NULL. */
-static char *read_file(const char *path, size_t *lenp)
+char *allocator_env_preload(char *env, size_t len)
 {
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap), *tmp;
-	ssize_t n;
-	int fd;
+	static const char key[] = "LD_PRELOAD=";
+	char *s;
 
-	if (!buf)
-		return NULL;
-	fd = safeio_open(path);
-	if (fd < 0) {
-		free(buf);
-		return NULL;
-	}
-	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += n;
-		if (cap - len - 1 > 0)
-			continue;
-		tmp = realloc(buf, cap * 2);
-		if (!tmp)
-			break;
-		buf = tmp;
-		cap *= 2;
-	}
-	close(fd);
-	buf[len] = '\0';
-	if (lenp)
-		*lenp = len;
-	return buf;
+	for (s = env; s < env + len; s += strlen(s) + 1)
+		if (!strncmp(s, key, sizeof(key) - 1))
+			return s + sizeof(key) - 1;
+	return NULL;
+}
+
+static void queue_preload(const char *entry, void *arg)
+{
+	struct proc *p = arg;
+
+	order_add(p, find_preload(p, entry));
 }
 
 static void queue_env_preload(struct proc *p)
 {
-	static const char key[] = "LD_PRELOAD=";
-	char path[64], *env, *s;
+	char path[64], *env, *list;
 	size_t len;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", p->pid);
-	env = read_file(path, &len);
+	env = safeio_read_file(path, &len);
 	if (!env)
 		return;
-	for (s = env; s < env + len; s += strlen(s) + 1) {
-		if (!strncmp(s, key, sizeof(key) - 1)) {
-			queue_preloads(p, s + sizeof(key) - 1);
-			break;
-		}
-	}
+	list = allocator_env_preload(env, len);
+	if (list)
+		allocator_preload_list(list, queue_preload, p);
 	free(env);
 }
 
@@ -892,10 +831,10 @@ static void queue_file_preload(struct proc *p)
 	char path[64], *text;
 
 	snprintf(path, sizeof(path), "/proc/%d/root/etc/ld.so.preload", p->pid);
-	text = read_file(path, NULL);
+	text = safeio_read_file(path, NULL);
 	if (!text)
 		return;
-	queue_preloads(p, text);
+	allocator_preload_list(text, queue_preload, p);
 	free(text);
 }
 
@@ -1288,7 +1227,7 @@ static int search(struct proc *p, struct al_allocator *out, char *errbuf, size_t
 
 	err = open_disasm(&cs);
 	if (err) {
-		set_err(errbuf, errlen, "cannot initialise the capstone disassembler");
+		err_set(errbuf, errlen, "cannot initialise the capstone disassembler");
 		return err;
 	}
 	err = -ENOEXEC;
@@ -1304,15 +1243,15 @@ static int search(struct proc *p, struct al_allocator *out, char *errbuf, size_t
 	}
 	cs_close(&cs);
 	if (err && proc_gone(p->pid)) {
-		set_err(errbuf, errlen, "process %d exited", p->pid);
+		err_set(errbuf, errlen, "process %d exited", p->pid);
 		return -ESRCH;
 	}
 	o = p->exe >= 0 ? &p->objs[p->exe] : NULL;
 	if (err && o && o->opened && !o->elf_ok)
-		set_err(errbuf, errlen, "process %d runs %s, which is not an x86-64 ELF program",
+		err_set(errbuf, errlen, "process %d runs %s, which is not an x86-64 ELF program",
 		        p->pid, o->path);
 	else if (err)
-		set_err(errbuf, errlen,
+		err_set(errbuf, errlen,
 		        "no object mapped by process %d defines both malloc and free "
 		        "(static binary without libc, Go program, or stripped executable?)",
 		        p->pid);
@@ -1327,11 +1266,11 @@ int allocator_find(int pid, struct al_allocator *out, char *errbuf, size_t errle
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
 	if (pid <= 0) {
-		set_err(errbuf, errlen, "no process with pid %d", pid);
+		err_set(errbuf, errlen, "no process with pid %d", pid);
 		return -ESRCH;
 	}
 	if (elf_version(EV_CURRENT) == EV_NONE) {
-		set_err(errbuf, errlen, "libelf: %s", elf_errmsg(-1));
+		err_set(errbuf, errlen, "libelf: %s", elf_errmsg(-1));
 		return -EINVAL;
 	}
 	err = read_maps(&p, errbuf, errlen);
@@ -1339,7 +1278,7 @@ int allocator_find(int pid, struct al_allocator *out, char *errbuf, size_t errle
 		goto out;
 	if (!p.nobjs) {
 		err = proc_gone(pid) ? -ESRCH : -ENOEXEC;
-		set_err(errbuf, errlen,
+		err_set(errbuf, errlen,
 		        err == -ESRCH ? "no process with pid %d"
 		                      : "process %d maps no files (kernel thread or zombie?)",
 		        pid);
@@ -1348,7 +1287,7 @@ int allocator_find(int pid, struct al_allocator *out, char *errbuf, size_t errle
 	find_exe(&p);
 	err = build_order(&p);
 	if (err) {
-		set_err(errbuf, errlen, "out of memory");
+		err_set(errbuf, errlen, "out of memory");
 		goto out;
 	}
 	err = search(&p, out, errbuf, errlen);

@@ -64,6 +64,15 @@ int allocator_find(int pid, struct al_allocator *out, char *errbuf, size_t errle
 int allocator_place_probe(const unsigned char *code, size_t len, unsigned long long func_off,
                           struct al_site *site);
 
+/* The value of LD_PRELOAD in an environment block (/proc/PID/environ: len bytes of
+ * NUL-separated VAR=value strings, with a NUL after them), or NULL. Pure. */
+char *allocator_env_preload(char *env, size_t len);
+
+/* fn(entry, arg) for each entry of a preload list (LD_PRELOAD, /etc/ld.so.preload; the
+ * target's text, NUL-terminated, cut in place): separated by spaces, tabs, newlines or
+ * colons, up to an entry that starts with '#'. Pure. */
+void allocator_preload_list(char *list, void (*fn)(const char *entry, void *arg), void *arg);
+
 /* Name of an allocator entry point ("malloc"), or NULL. */
 const char *allocator_kind_name(enum al_kind kind);
 

@@ -6,13 +6,14 @@
 # Small ELF files built here (executables with and without a lazy PLT, shared objects
 # defining malloc & co. with DWARF, symbol versions, no debug info), the heads of the
 # allocator entry points of this machine's glibc, jemalloc and tcmalloc, /proc text of
-# this machine, HTTP requests and responses, Prometheus pages.
+# this machine (maps with odd names among it), preload lists, HTTP requests and responses,
+# Prometheus pages.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 C=${1:-tests/fuzz/corpus}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-mkdir -p "$C"/{plt,symbolize,allocator_find,place_probe,procmem,httpd,promsum,promresp}
+mkdir -p "$C"/{plt,symbolize,allocator_find,place_probe,procmem,procmaps,preload,httpd,promsum,promresp}
 
 # ---- ELF: executables for the PLT reader ----
 cat >"$T/prog.c" <<'EOF'
@@ -136,6 +137,46 @@ RssAnon:	    8000 kB
 RssFile:	    4345 kB
 RssShmem:	       0 kB
 EOF
+
+# ---- /proc/PID/maps: this machine's, and a process mapping odd names ----
+cat /proc/self/maps >"$C/procmaps/maps-self"
+python3 - "$C/procmaps/maps-odd-names" <<'EOF'
+import mmap, os, sys, tempfile
+keep = []
+d = tempfile.mkdtemp()
+for name in ("deleted.so", "name with spaces (deleted)", "tab\tand\\backslash"):
+    path = os.path.join(d, name)
+    with open(path, "wb") as f:
+        f.write(b"\0" * 4096)
+    with open(path, "rb") as f:
+        keep.append(mmap.mmap(f.fileno(), 4096, prot=mmap.PROT_READ))
+    os.unlink(path)
+os.rmdir(d)
+fd = os.memfd_create("memfd name (deleted)")
+os.ftruncate(fd, 4096)
+keep.append(mmap.mmap(fd, 4096))
+with open("/proc/self/maps") as f:
+    odd = [l for l in f if " (deleted)" in l or "[heap]" in l or "[vdso]" in l or
+           "[vsyscall]" in l or l.endswith(" 0 \n")]
+with open(sys.argv[1], "w") as f:
+    f.write("".join(odd[:12]))
+EOF
+printf '%s\n' \
+	'00400000-00452000 r-xp 00000000 08:02 173521      /usr/bin/dbus-daemon' \
+	'7f5e3c000000-7f5e3c021000 rw-p 00000000 00:00 0 ' \
+	'7ffd1c3b2000-7ffd1c3d3000 rw-p 00000000 00:00 0                          [stack]' \
+	'7f00-7f01 rw-p 00000000 00:00 0      [anon:arena [1] x]' \
+	'ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]' \
+	'7f00-7f01 r-xp 00000000 103:1ffff 18446744073709551615 /x' \
+	'garbage line' >"$C/procmaps/maps-handmade"
+printf '7f00-7f01 r-xp 00000000 fe:01 1316 /no/newline (deleted)' >"$C/procmaps/maps-no-newline"
+
+# ---- preload lists: an environment block, an /etc/ld.so.preload ----
+printf 'PATH=/usr/bin\0LD_PRELOAD=/usr/lib/libjemalloc.so.2:libfoo.so bar\tbaz\0HOME=/\0' \
+	>"$C/preload/environ"
+printf 'XLD_PRELOAD=/not/this.so\0LD_PRELOAD=\0LD_PRELOAD=/second.so' >"$C/preload/environ-odd"
+printf '# tcmalloc for everyone\n/usr/lib/libtcmalloc.so.4 libx.so\n#libnot.so\n' \
+	>"$C/preload/ld.so.preload"
 
 # ---- HTTP requests to --listen ----
 printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9464\r\nUser-Agent: Prometheus/2.42.0\r\n\r\n' \
