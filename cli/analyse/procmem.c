@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "analyse/procmem.h"
+#include "base/safeio.h"
 
 #define NO_LIMIT (1ULL << 60) /* v1 reports "unlimited" as ~2^63 rounded to a page */
 
@@ -27,34 +28,6 @@ struct cg_files {
 
 static const struct cg_files v1_files = {1, "memory.limit_in_bytes", "memory.usage_in_bytes"};
 static const struct cg_files v2_files = {2, "memory.max", "memory.current"};
-
-/* Read a small file into buf, NUL-terminated. Returns its length or -errno. */
-static int read_text(const char *path, char *buf, size_t size)
-{
-	size_t len = 0;
-	ssize_t n;
-	int fd, err;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (len + 1 < size) {
-		n = read(fd, buf + len, size - 1 - len);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			close(fd);
-			return err;
-		}
-		len += n;
-	}
-	buf[len] = '\0';
-	close(fd);
-	return (int)len;
-}
 
 int procmem_parse_status(const char *text, struct procmem *out)
 {
@@ -223,7 +196,7 @@ static int read_number(const char *dir, const char *name, unsigned long long *v)
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return -1;
-	if (read_text(path, buf, sizeof(buf)) <= 0)
+	if (safeio_read_small(path, buf, sizeof(buf)) <= 0)
 		return -1;
 	if (!strncmp(buf, "max", 3)) {
 		*v = ~0ULL;
@@ -348,7 +321,7 @@ int procmem_read(int pid, struct procmem *out)
 	if (pid <= 0)
 		return -ESRCH;
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	n = read_text(path, buf, sizeof(buf));
+	n = safeio_read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return n == -ENOENT ? -ESRCH : n;
 	memset(&m, 0, sizeof(m));

@@ -79,3 +79,32 @@ char *safeio_read_file(const char *path, size_t *lenp)
 	errno = err;
 	return buf;
 }
+
+ssize_t safeio_read_small(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd, err;
+
+	if (!size)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (len + 1 < size) {
+		n = read(fd, buf + len, size - 1 - len);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		len += n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	return (ssize_t)len;
+}

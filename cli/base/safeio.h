@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* open(path, O_RDONLY) that never blocks and returns only a regular file: -1 with
  * errno (EINVAL for anything but a regular file) otherwise. */
@@ -25,5 +26,8 @@ bool safeio_special(const char *path);
 char *safeio_read_fd(int fd, size_t *lenp);
 /* The same for the file at path, opened by safeio_open(). */
 char *safeio_read_file(const char *path, size_t *lenp);
+/* A small file the kernel writes (/proc/PID/stat, status, comm; a cgroup's memory.max)
+ * into buf, NUL-terminated and cut to size - 1 bytes. Returns its length, or -errno. */
+ssize_t safeio_read_small(const char *path, char *buf, size_t size);
 
 #endif

@@ -37,6 +37,7 @@
 #include "base/safeio.h"
 #include "base/text.h"
 #include "base/vec.h"
+#include "target/target.h"
 
 #define MOD_BUCKETS     256
 #define PROC_BUCKETS    256
@@ -691,29 +692,18 @@ static bool merge_old_maps(const struct proc *p, struct map_vec *vec)
 
 static int read_starttime(int pid, unsigned long long *starttime)
 {
-	char path[64], buf[1024], *p, *end;
+	struct target_stat st;
+	char path[64], buf[1024];
 	ssize_t n;
-	int fd, i;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = safeio_read_small(path, buf, sizeof(buf));
 	if (n <= 0)
-		return -ESRCH;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p)
+		return -ESRCH; /* gone */
+	if (target_parse_stat(buf, (size_t)n, &st))
 		return -EINVAL;
-	/* skip fields 3 (state) to 21; field 22 is starttime */
-	for (p++, i = 0; i < 19; i++) {
-		p += strspn(p, " ");
-		p += strcspn(p, " ");
-	}
-	*starttime = strtoull(p, &end, 10);
-	return end == p ? -EINVAL : 0;
+	*starttime = st.start_time;
+	return 0;
 }
 
 static unsigned int proc_bucket(int pid)

@@ -19,24 +19,10 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "target/target.h"
+#include "base/safeio.h"
 #include "base/text.h"
 
 #define PF_KTHREAD 0x00200000UL
-
-/* The whole of a small /proc file, NUL-terminated; returns its length or -errno. */
-static ssize_t read_all(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n, total = 0;
-
-	if (fd < 0)
-		return -errno;
-	while ((size_t)total + 1 < len && (n = read(fd, buf + total, len - 1 - total)) > 0)
-		total += n;
-	close(fd);
-	buf[total] = '\0';
-	return total;
-}
 
 int target_parse_stat(const char *buf, size_t len, struct target_stat *st)
 {
@@ -71,7 +57,7 @@ static int read_stat(int pid, struct target_stat *st)
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	n = read_all(path, buf, sizeof(buf));
+	n = safeio_read_small(path, buf, sizeof(buf));
 	return n < 0 ? -1 : target_parse_stat(buf, (size_t)n, st);
 }
 
@@ -82,7 +68,7 @@ static int read_tgid(int id)
 	int tgid;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", id);
-	if (read_all(path, buf, sizeof(buf)) < 0)
+	if (safeio_read_small(path, buf, sizeof(buf)) < 0)
 		return -1;
 	p = strstr(buf, "\nTgid:");
 	if (!p || sscanf(p + 6, "%d", &tgid) != 1)
@@ -111,7 +97,7 @@ static void read_comm(int pid, char *comm, size_t len)
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	n = read_all(path, buf, sizeof(buf));
+	n = safeio_read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		n = 0;
 	if (n > 0 && buf[n - 1] == '\n') /* the one the kernel adds */
