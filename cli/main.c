@@ -23,6 +23,8 @@
 
 #define CHECK_PERIOD 0.2 /* seconds between two looks at the targets */
 #define POLL_MS_MAX  20  /* the metrics listener is served at least this often */
+/* Room for a message that quotes a whole argument (the kernel passes up to 128 KiB each). */
+#define ERR_MAX (128 * 1024 + 512)
 
 static volatile sig_atomic_t stop_signal, dump_signal;
 
@@ -73,9 +75,9 @@ static void run(struct session *s, const struct config *c)
 
 int main(int argc, char **argv)
 {
+	static char err[ERR_MAX];
 	struct session *s;
 	struct config cfg;
-	char err[512];
 	int r;
 
 	/* One write per line: readers of our stderr never see half a line. */
