@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "analyse/promscrape.h"
+#include "base/errbuf.h"
 
 #define NAME_MAX_LEN 200
 #define PATH_MAX_LEN 1024
@@ -44,20 +45,6 @@ struct response {
 	int chunked;    /* Transfer-Encoding: chunked */
 	int status;     /* HTTP status code */
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- Parsing the exposition format ---- */
 
@@ -254,16 +241,16 @@ static int parse_metric_name(struct prom_source *p, const char *s, char *err, si
 	size_t i, n = strlen(s);
 
 	if (n == 0) {
-		set_err(err, errlen, "no metric name after the last ':' (expected URL:NAME)");
+		err_set(err, errlen, "no metric name after the last ':' (expected URL:NAME)");
 		return -1;
 	}
 	if (n > NAME_MAX_LEN) {
-		set_err(err, errlen, "metric name too long");
+		err_set(err, errlen, "metric name too long");
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		if (!is_name_char(s[i]) || (i == 0 && s[i] >= '0' && s[i] <= '9')) {
-			set_err(err, errlen, "bad metric name '%s'", s);
+			err_set(err, errlen, "bad metric name '%s'", s);
 			return -1;
 		}
 	}
@@ -299,7 +286,7 @@ static int parse_host(struct prom_source *p, const char *host, size_t n, unsigne
 	char buf[64];
 
 	if (n == 0) {
-		set_err(err, errlen, "no host in URL");
+		err_set(err, errlen, "no host in URL");
 		return -1;
 	}
 	if (n >= sizeof(buf) - 8)
@@ -329,7 +316,7 @@ static int parse_host(struct prom_source *p, const char *host, size_t n, unsigne
 	snprintf(p->hostport, sizeof(p->hostport), "%.*s:%u", (int)n, host, port);
 	return 0;
 bad:
-	set_err(err, errlen,
+	err_set(err, errlen,
 	        "bad host '%.*s': use an IPv4 address, localhost or [IPv6] (no DNS lookups)",
 	        (int)(n > 60 ? 60 : n), host);
 	return -1;
@@ -341,11 +328,11 @@ static int parse_url(struct prom_source *p, const char *url, size_t len, char *e
 	unsigned long val = 0;
 
 	if (len >= 8 && !strncasecmp(url, "https://", 8)) {
-		set_err(err, errlen, "https is not supported: give a plain http:// URL");
+		err_set(err, errlen, "https is not supported: give a plain http:// URL");
 		return -1;
 	}
 	if (len < 7 || strncasecmp(url, "http://", 7)) {
-		set_err(err, errlen,
+		err_set(err, errlen,
 		        "URL must start with http:// (expected http://HOST:PORT/PATH:NAME)");
 		return -1;
 	}
@@ -358,7 +345,7 @@ static int parse_url(struct prom_source *p, const char *url, size_t len, char *e
 			;
 	}
 	if (hend == end || *hend != ':') {
-		set_err(err, errlen, "no port in URL (expected http://HOST:PORT/PATH)");
+		err_set(err, errlen, "no port in URL (expected http://HOST:PORT/PATH)");
 		return -1;
 	}
 	for (s = port = hend + 1; s < end && *s != '/'; s++) {
@@ -369,7 +356,7 @@ static int parse_url(struct prom_source *p, const char *url, size_t len, char *e
 	if (s == port || (s < end && *s != '/') || val == 0 || val > 65535) {
 		for (s = port; s < end && *s != '/' && s - port < 20; s++)
 			;
-		set_err(err, errlen, "bad port '%.*s' in URL", (int)(s - port), port);
+		err_set(err, errlen, "bad port '%.*s' in URL", (int)(s - port), port);
 		return -1;
 	}
 	if (parse_host(p, host, hend - host, val, err, errlen))
@@ -379,12 +366,12 @@ static int parse_url(struct prom_source *p, const char *url, size_t len, char *e
 		return 0;
 	}
 	if (end - s > PATH_MAX_LEN) {
-		set_err(err, errlen, "URL path too long");
+		err_set(err, errlen, "URL path too long");
 		return -1;
 	}
 	for (port = s; port < end; port++) {
 		if ((unsigned char)*port <= ' ' || (unsigned char)*port >= 0x7f) {
-			set_err(err, errlen, "URL path contains a space or control character");
+			err_set(err, errlen, "URL path contains a space or control character");
 			return -1;
 		}
 	}
@@ -399,17 +386,17 @@ struct prom_source *prom_open(const char *spec, char *err, size_t errlen)
 	const char *colon;
 
 	if (!spec || !*spec) {
-		set_err(err, errlen, "empty metric spec (expected URL:NAME)");
+		err_set(err, errlen, "empty metric spec (expected URL:NAME)");
 		return NULL;
 	}
 	colon = strrchr(spec, ':');
 	if (!colon) {
-		set_err(err, errlen, "metric spec '%.60s' is not URL:NAME", spec);
+		err_set(err, errlen, "metric spec '%.60s' is not URL:NAME", spec);
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
-		set_err(err, errlen, "out of memory");
+		err_set(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (parse_metric_name(p, colon + 1, err, errlen) ||
@@ -463,7 +450,7 @@ static int connect_addr(struct prom_source *p, int i, long long deadline, int ti
 	*refused = 0;
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		set_err(err, errlen, "socket: %s", strerror(errno));
+		err_set(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
 	if (connect(fd, sa, p->addrlen[i]) == 0)
@@ -471,7 +458,7 @@ static int connect_addr(struct prom_source *p, int i, long long deadline, int ti
 	if (errno == EINPROGRESS) {
 		r = wait_fd(fd, POLLOUT, deadline);
 		if (r == 0) {
-			set_err(err, errlen, "timed out after %d ms connecting to %s", timeout_ms,
+			err_set(err, errlen, "timed out after %d ms connecting to %s", timeout_ms,
 			        p->hostport);
 			goto fail;
 		}
@@ -484,10 +471,10 @@ static int connect_addr(struct prom_source *p, int i, long long deadline, int ti
 		return fd;
 	if (soerr == ECONNREFUSED) {
 		*refused = 1;
-		set_err(err, errlen, "connection refused by %s (is the metrics endpoint up?)",
+		err_set(err, errlen, "connection refused by %s (is the metrics endpoint up?)",
 		        p->hostport);
 	} else {
-		set_err(err, errlen, "cannot connect to %s: %s", p->hostport, strerror(soerr));
+		err_set(err, errlen, "cannot connect to %s: %s", p->hostport, strerror(soerr));
 	}
 fail:
 	close(fd);
@@ -512,12 +499,12 @@ static int send_request(int fd, struct prom_source *p, long long deadline, int t
 			continue;
 		}
 		if (w < 0 && errno != EAGAIN && errno != EINTR) {
-			set_err(err, errlen, "cannot send the request to %s: %s", p->hostport,
+			err_set(err, errlen, "cannot send the request to %s: %s", p->hostport,
 			        strerror(errno));
 			return -1;
 		}
 		if (wait_fd(fd, POLLOUT, deadline) == 0) {
-			set_err(err, errlen, "timed out after %d ms sending to %s", timeout_ms,
+			err_set(err, errlen, "timed out after %d ms sending to %s", timeout_ms,
 			        p->hostport);
 			return -1;
 		}
@@ -604,37 +591,37 @@ static int parse_headers(struct response *r, struct prom_source *p, char *err, s
 	char *e;
 
 	if (r->hdr_len < 12 || strncmp(line, "HTTP/1.", 7) || line[8] != ' ') {
-		set_err(err, errlen, "%s did not send an HTTP/1 response", p->hostport);
+		err_set(err, errlen, "%s did not send an HTTP/1 response", p->hostport);
 		return -1;
 	}
 	r->status = (int)strtol(line + 9, &e, 10);
 	if (e == line + 9) {
-		set_err(err, errlen, "bad HTTP status line from %s", p->hostport);
+		err_set(err, errlen, "bad HTTP status line from %s", p->hostport);
 		return -1;
 	}
 	while ((line = memchr(line, '\n', end - line)) && ++line < end) {
 		if (header_is(line, "Content-Length", &v)) {
 			r->clen = strtoll(v, &e, 10);
 			if (e == v || r->clen < 0) {
-				set_err(err, errlen, "bad Content-Length from %s", p->hostport);
+				err_set(err, errlen, "bad Content-Length from %s", p->hostport);
 				return -1;
 			}
 		} else if (header_is(line, "Transfer-Encoding", &v)) {
 			r->chunked = !strncasecmp(v, "chunked", 7);
 		} else if (header_is(line, "Content-Encoding", &v)) {
 			if (strncasecmp(v, "identity", 8)) {
-				set_err(err, errlen, "%s sent a compressed response", p->hostport);
+				err_set(err, errlen, "%s sent a compressed response", p->hostport);
 				return -1;
 			}
 		}
 	}
 	if (r->status != 200) {
-		set_err(err, errlen, "HTTP status %d from http://%s%s", r->status, p->hostport,
+		err_set(err, errlen, "HTTP status %d from http://%s%s", r->status, p->hostport,
 		        p->path);
 		return -1;
 	}
 	if (r->clen > PROM_MAX_RESPONSE) {
-		set_err(err, errlen, "response from %s is larger than %d MiB", p->hostport,
+		err_set(err, errlen, "response from %s is larger than %d MiB", p->hostport,
 		        PROM_MAX_RESPONSE >> 20);
 		return -1;
 	}
@@ -697,7 +684,7 @@ static int response_add(struct response *r, size_t n, struct prom_source *p, cha
 	r->len += n;
 	r->data[r->len] = '\0';
 	if (r->len > PROM_MAX_RESPONSE) {
-		set_err(err, errlen, "response from %s is larger than %d MiB", p->hostport,
+		err_set(err, errlen, "response from %s is larger than %d MiB", p->hostport,
 		        PROM_MAX_RESPONSE >> 20);
 		return -1;
 	}
@@ -717,7 +704,7 @@ static int read_response(int fd, struct response *r, struct prom_source *p, long
 
 	for (;;) {
 		if (r->len + 1 >= r->cap && grow(r)) {
-			set_err(err, errlen, "out of memory");
+			err_set(err, errlen, "out of memory");
 			return -1;
 		}
 		n = read(fd, r->data + r->len, r->cap - 1 - r->len);
@@ -727,16 +714,16 @@ static int read_response(int fd, struct response *r, struct prom_source *p, long
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN) {
-				set_err(err, errlen, "cannot read from %s: %s", p->hostport,
+				err_set(err, errlen, "cannot read from %s: %s", p->hostport,
 				        strerror(errno));
 				return -1;
 			}
 			ret = wait_fd(fd, POLLIN, deadline);
 			if (ret == 0)
-				set_err(err, errlen, "timed out after %d ms waiting for %s%s",
+				err_set(err, errlen, "timed out after %d ms waiting for %s%s",
 				        timeout_ms, p->hostport, r->len ? " to finish" : "");
 			else if (ret < 0)
-				set_err(err, errlen, "poll: %s", strerror(errno));
+				err_set(err, errlen, "poll: %s", strerror(errno));
 			if (ret <= 0)
 				return -1;
 			continue;
@@ -748,7 +735,7 @@ static int read_response(int fd, struct response *r, struct prom_source *p, long
 			break;
 	}
 	if (!r->hdr_len) {
-		set_err(err, errlen, "%s closed the connection before a full HTTP response",
+		err_set(err, errlen, "%s closed the connection before a full HTTP response",
 		        p->hostport);
 		return -1;
 	}
@@ -763,14 +750,14 @@ static int unframe_body(struct response *r, struct prom_source *p, char *err, si
 
 	if (r->clen >= 0) {
 		if (body < (size_t)r->clen) {
-			set_err(err, errlen, "truncated response from %s", p->hostport);
+			err_set(err, errlen, "truncated response from %s", p->hostport);
 			return -1;
 		}
 		r->len = r->hdr_len + r->clen;
 	} else if (r->chunked) {
 		n = dechunk(r->data + r->hdr_len, body, r->data + r->hdr_len);
 		if (n < 0) {
-			set_err(err, errlen, "%s chunked response from %s",
+			err_set(err, errlen, "%s chunked response from %s",
 			        n == -2 ? "truncated" : "malformed", p->hostport);
 			return -1;
 		}
@@ -808,26 +795,26 @@ int prom_fetch(struct prom_source *p, int timeout_ms, double *value, char *err, 
 	int n, ret = -1;
 
 	if (!p || !value) {
-		set_err(err, errlen, "no metric source");
+		err_set(err, errlen, "no metric source");
 		return -1;
 	}
 	if (err && errlen)
 		err[0] = '\0';
 	if (timeout_ms <= 0) {
-		set_err(err, errlen, "the fetch timeout must be positive");
+		err_set(err, errlen, "the fetch timeout must be positive");
 		return -1;
 	}
 	if (get_page(p, timeout_ms, &r, err, errlen))
 		goto out;
 	n = prom_sum(r.data + r.hdr_len, r.len - r.hdr_len, p->name, &sum);
 	if (n < 0)
-		set_err(err, errlen, "unparsable sample of %s from http://%s%s", p->name,
+		err_set(err, errlen, "unparsable sample of %s from http://%s%s", p->name,
 		        p->hostport, p->path);
 	else if (n == 0)
-		set_err(err, errlen, "metric %s not found at http://%s%s", p->name, p->hostport,
+		err_set(err, errlen, "metric %s not found at http://%s%s", p->name, p->hostport,
 		        p->path);
 	else if (!isfinite(sum))
-		set_err(err, errlen, "metric %s has a non-finite value (%g)", p->name, sum);
+		err_set(err, errlen, "metric %s has a non-finite value (%g)", p->name, sum);
 	else
 		ret = 0;
 	if (!ret) {

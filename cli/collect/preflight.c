@@ -10,6 +10,7 @@
 #include "collect/bpfobj.h"
 #include "collect/kernel_features.h"
 #include "collect/preflight.h"
+#include "collect/tier.h"
 
 #define CHECK_SAMPLE_BYTES 524288 /* any R > 0: the sampling code is verified */
 
@@ -32,8 +33,6 @@ static const struct mode_config {
 };
 
 #define NCONFIGS (int)(sizeof(configs) / sizeof(configs[0]))
-
-static const char *const modes[] = {"precise", "growth", "auto"};
 
 /* Load one configuration; print its programs. Returns 0 when it loaded and every
  * program is within the budget; why is set when it did not load. */
@@ -127,13 +126,13 @@ int preflight_run(bool verbose)
 		printf("  %d program(s) over agentleak's budget of %d instructions\n", over,
 		       BPF_INSN_BUDGET);
 	printf("\nModes:\n");
-	for (m = 0; m < (int)(sizeof(modes) / sizeof(modes[0])); m++) {
+	for (m = 0; tier_modes[m]; m++) {
 		const char *reason = NULL;
 
 		for (i = 0; i < NCONFIGS && !reason; i++)
-			if (!strcmp(configs[i].mode, modes[m]) && !can[i])
+			if (!strcmp(configs[i].mode, tier_modes[m]) && !can[i])
 				reason = why[i];
-		printf("  %-8s %s%s\n", modes[m], reason ? "cannot run: " : "can run",
+		printf("  %-8s %s%s\n", tier_modes[m], reason ? "cannot run: " : "can run",
 		       reason ? reason : "");
 		if (reason)
 			status = 1;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/errbuf.h"
 #include "export/exporter.h"
 #include "export/outfile.h"
 #include "export/output.h"
@@ -122,12 +123,8 @@ static void check_stdout(struct outputs *out)
 /* Prefix a message with the option it came from, unless it already names it. */
 static void prefixed(const char *opt, char *err, size_t errlen)
 {
-	char msg[512];
-
-	if (!strncmp(err, opt, strlen(opt)))
-		return;
-	snprintf(msg, sizeof(msg), "%s", err);
-	snprintf(err, errlen, "%s: %s", opt, msg);
+	if (strncmp(err, opt, strlen(opt)))
+		err_prefix(err, errlen, "%s", opt);
 }
 
 /* Two outputs on one file would destroy each other: refused. */

@@ -25,7 +25,7 @@ struct output_opts {
 
 struct outputs;
 
-/* One command-line option of the exporters, for the option table of main.c: --NAME ARG.
+/* One command-line option of the exporters, for the option table of args.c: --NAME ARG.
  * help is the text of its --help entry, one string per line ("\n" between lines). */
 struct output_option {
 	const char *name; /* without the dashes: "pprof" */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* snapshot.h - one report's worth of results, symbolized, for every exporter.
  *
- * main.c builds a snapshot from a sample (sampler.c), the verdicts (analyse.c) and the
- * symbolizer; each exporter (report.c text, prom.c, json.c, pprof.c, folded.c, html.c)
- * only reads it. Nothing here points into another module's state: exporters need
+ * snapbuild.c builds a snapshot from a sample (sampler.c), the verdicts (analyse.c)
+ * and the symbolizer; each exporter (report.c text, prom.c, json.c, pprof.c, folded.c,
+ * html.c) only reads it. Nothing here points into another module's state: exporters need
  * nothing but this header (and agentleak.h, trend.h for the types).
  */
 #ifndef AL_SNAPSHOT_H
