@@ -37,8 +37,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivm
 # The userspace program, one folder per stage of the data flow (README, Layout), and on top
 # main.c with what drives the stages: the command line (args.c) and the run (session.c).
 CLI_DIRS := base target collect analyse symbols export
-CLI_SRCS := cli/main.c cli/args.c cli/session.c $(foreach d,$(CLI_DIRS),$(wildcard cli/$(d)/*.c))
-CLI_HDRS := cli/args.h cli/session.h $(foreach d,$(CLI_DIRS),$(wildcard cli/$(d)/*.h))
+CLI_SRCS := $(wildcard cli/*.c) $(foreach d,$(CLI_DIRS),$(wildcard cli/$(d)/*.c))
+CLI_HDRS := $(wildcard cli/*.h) $(foreach d,$(CLI_DIRS),$(wildcard cli/$(d)/*.h))
 CLI_OBJS := $(patsubst cli/%.c,$(OUT)/cli/%.o,$(CLI_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))

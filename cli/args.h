@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "analyse/trend.h"
-#include "collect/tier.h"
+#include "tier.h"
 #include "export/output.h"
 
 #define AL_MAX_TARGETS 64

@@ -18,7 +18,7 @@
 #include "base/options.h"
 #include "base/timers.h"
 #include "collect/preflight.h"
-#include "collect/tier.h"
+#include "tier.h"
 #include "session.h"
 
 #define CHECK_PERIOD 0.2 /* seconds between two looks at the targets */

@@ -12,7 +12,7 @@
 #include "base/timers.h"
 #include "collect/attach.h"
 #include "collect/sampler.h"
-#include "collect/tier.h"
+#include "tier.h"
 #include "export/output.h"
 #include "export/snapbuild.h"
 #include "session.h"

@@ -420,7 +420,7 @@ const struct trend_result *analyser_verdict(struct analyser *an, const struct al
 	return &an->shown;
 }
 
-int analyser_points(struct analyser *an, const struct al_stack_key *key, struct snap_point *out,
+int analyser_points(struct analyser *an, const struct al_stack_key *key, struct trend_point *out,
                     int max)
 {
 	struct stack_state *s = lookup(an, key, false);

@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include "analyse/procmem.h"
 #include "collect/sampler.h"
-#include "export/snapshot.h"
 #include "analyse/trend.h"
 
 struct proc_view {
@@ -43,7 +42,7 @@ const struct trend_result *analyser_verdict_brief(struct analyser *an,
 const struct trend_result *analyser_verdict(struct analyser *an, const struct al_stack_key *key);
 /* The trend samples of a stack, oldest first: fills up to max points (out may be NULL)
  * and returns how many there are. */
-int analyser_points(struct analyser *an, const struct al_stack_key *key, struct snap_point *out,
+int analyser_points(struct analyser *an, const struct al_stack_key *key, struct trend_point *out,
                     int max);
 const struct proc_view *analyser_process(struct analyser *an, int pid);
 bool analyser_time_mode(const struct analyser *an);

@@ -13,6 +13,13 @@
 
 #include <stddef.h>
 
+/* One sample of a stack's series as the reports plot it. */
+struct trend_point {
+	double t; /* seconds since attach */
+	double x; /* requests (seconds in time mode) */
+	double y; /* live bytes */
+};
+
 enum verdict {
 	V_NONE = 0, /* not enough samples yet */
 	V_STABLE,

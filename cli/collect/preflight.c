@@ -10,7 +10,6 @@
 #include "collect/bpfobj.h"
 #include "collect/kernel_features.h"
 #include "collect/preflight.h"
-#include "collect/tier.h"
 
 #define CHECK_SAMPLE_BYTES 524288 /* any R > 0: the sampling code is verified */
 
@@ -126,13 +125,16 @@ int preflight_run(bool verbose)
 		printf("  %d program(s) over agentleak's budget of %d instructions\n", over,
 		       BPF_INSN_BUDGET);
 	printf("\nModes:\n");
-	for (m = 0; tier_modes[m]; m++) {
+	/* configs[] lists each mode's configurations together. */
+	for (m = 0; m < NCONFIGS; m++) {
 		const char *reason = NULL;
 
-		for (i = 0; i < NCONFIGS && !reason; i++)
-			if (!strcmp(configs[i].mode, tier_modes[m]) && !can[i])
+		if (m && !strcmp(configs[m].mode, configs[m - 1].mode))
+			continue;
+		for (i = m; i < NCONFIGS && !reason; i++)
+			if (!strcmp(configs[i].mode, configs[m].mode) && !can[i])
 				reason = why[i];
-		printf("  %-8s %s%s\n", tier_modes[m], reason ? "cannot run: " : "can run",
+		printf("  %-8s %s%s\n", configs[m].mode, reason ? "cannot run: " : "can run",
 		       reason ? reason : "");
 		if (reason)
 			status = 1;

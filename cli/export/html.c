@@ -675,7 +675,7 @@ static int cmp_double(const void *a, const void *b)
 
 /* Where the Theil-Sen line crosses x = 0: the median of y - slope * x over the
  * samples the fit used (through the middle sample when out of memory). */
-static double fit_intercept(const struct snap_point *p, int n, double slope)
+static double fit_intercept(const struct trend_point *p, int n, double slope)
 {
 	double *r = malloc(n * sizeof(*r)), b;
 	int i, m = 0;
@@ -721,7 +721,7 @@ static int clip_line(double *x0, double *x1, double b, double slope, const struc
 static void put_fit(FILE *f, const struct snapshot *snap, const struct snap_stack *s, int first,
                     const struct axis *xa, const struct axis *ya)
 {
-	const struct snap_point *p = s->points + first;
+	const struct trend_point *p = s->points + first;
 	int i, n = s->npoints - first;
 	double slope = s->verdict.slope, b, x0 = 0, x1 = 0, y0, y1;
 	int seen = 0;
@@ -760,7 +760,7 @@ static void put_points(FILE *f, const struct snapshot *snap, const struct snap_s
 	int i;
 
 	for (i = 0; i < s->npoints; i++) {
-		const struct snap_point *p = &s->points[i];
+		const struct trend_point *p = &s->points[i];
 
 		if (!is_num(p->x) || !is_num(p->y))
 			continue;
@@ -783,7 +783,7 @@ static void put_plot(FILE *f, const struct snapshot *snap, const struct snap_sta
 	if (s->has_verdict && s->verdict.n > 0 && s->verdict.n <= s->npoints)
 		first = s->npoints - s->verdict.n;
 	for (i = 0; i < s->npoints && s->points; i++) {
-		const struct snap_point *p = &s->points[i];
+		const struct trend_point *p = &s->points[i];
 
 		if (!is_num(p->x) || !is_num(p->y))
 			continue;

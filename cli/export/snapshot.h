@@ -27,12 +27,6 @@ struct snap_frame {
 	char text[1024];               /* as the text report prints it: func+0x1a (file.c:23) */
 };
 
-struct snap_point {
-	double t; /* seconds since attach */
-	double x; /* requests (seconds in time mode) */
-	double y; /* live bytes */
-};
-
 struct snap_stack {
 	struct al_stack_key key;
 	char id[SNAP_ID_LEN]; /* short stable id: hash of kind and frames (module+offset) */
@@ -44,7 +38,7 @@ struct snap_stack {
 	int nframes;                 /* frames[0] is the allocator's caller */
 	struct snap_frame *frames;
 	int npoints; /* the stack's trend samples, oldest first (for plots) */
-	struct snap_point *points;
+	struct trend_point *points;
 };
 
 struct snap_process {

@@ -107,7 +107,7 @@ static void test_patterns(void)
 	const struct al_stack_key *lk;
 	const struct trend_result *r;
 	const struct proc_view *pv;
-	struct snap_point pts[64];
+	struct trend_point pts[64];
 	struct trend_params p;
 	struct analyser *an;
 	int pid = PID_A, k, n, ok, cache_leak = 0, bump_leak = 0;
@@ -281,7 +281,7 @@ static void test_forget_process(void)
 	                    fb_last = key(PID_B, 100 + NFILL - 1, AL_CALLOC);
 	const struct al_stack_key *lk;
 	const struct trend_result *r;
-	struct snap_point pts[64];
+	struct trend_point pts[64];
 	struct trend_params p;
 	struct analyser *an;
 	int k, n, nb, i, ok, a19 = -1;

@@ -47,7 +47,7 @@ struct fake {
 	struct snap_process procs[2];
 	struct snap_stack stacks[NSTACKS];
 	struct snap_frame frames[NSTACKS][NFRAMES];
-	struct snap_point points[NSTACKS][NPOINTS];
+	struct trend_point points[NSTACKS][NPOINTS];
 };
 
 static struct fake fk;

@@ -9,7 +9,7 @@
 #include "base/die.h"
 #include "base/text.h"
 #include "collect/kernel_features.h"
-#include "collect/tier.h"
+#include "tier.h"
 
 /* What a traced call costs the target, measured by bench/run.sh on this machine kind:
  * an allocation (entry and return probes sharing one emulated breakpoint, plus the BPF
