@@ -277,7 +277,7 @@ static void compare_with_sscanf(int pid)
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f) {
-		CHECK(1, "# SKIP %s: %s", path, strerror(errno));
+		SKIP("%s: %s", path, strerror(errno));
 		return;
 	}
 	while (getline(&line, &cap, f) > 0) {

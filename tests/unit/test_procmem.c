@@ -40,14 +40,6 @@
 
 #include "check.h"
 
-#define SKIP(...)                                                                                  \
-	do {                                                                                       \
-		passed++;                                                                          \
-		printf("ok - # SKIP ");                                                            \
-		printf(__VA_ARGS__);                                                               \
-		putchar('\n');                                                                     \
-	} while (0)
-
 #define KB 1024ULL
 #define MB (1024ULL * 1024)
 

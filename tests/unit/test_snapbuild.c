@@ -32,14 +32,6 @@
 
 #include "check.h"
 
-#define SKIP(...)                                                                                  \
-	do {                                                                                       \
-		passed++;                                                                          \
-		printf("ok - # SKIP ");                                                            \
-		printf(__VA_ARGS__);                                                               \
-		putchar('\n');                                                                     \
-	} while (0)
-
 /* Above PID_MAX_LIMIT (4194304 on 64-bit): no such process. */
 #define PID_A 5000001
 #define PID_B 5000002
