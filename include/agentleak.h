@@ -138,4 +138,33 @@ struct al_growth_proc {
 #define AL_SCAN_CALLS  8     /* of those in the text, how many are checked for a library call */
 #define AL_RELEASE_MAX 65536 /* pages walked per released range; the rest is a loss */
 
+/* Where a Python stack walk finds what it reads in CPython's structures (one interpreter
+ * version: cli/target/python.c has the table). Offsets in bytes; AL_PY_NONE: the field
+ * does not exist in that version. The BPF walk reads tstate and frames; userspace
+ * decodes the code objects. */
+#define AL_PY_NONE 0xffff
+
+struct al_py_layout {
+	__u16 version;          /* major << 8 | minor: 0x030b for 3.11 */
+	__u16 interp_head;      /* _PyRuntime: interpreters.head */
+	__u16 interp_threads;   /* PyInterpreterState: the thread list's head */
+	__u16 interp_runtime;   /* PyInterpreterState: back to &_PyRuntime (a check) */
+	__u16 tstate_next;      /* PyThreadState */
+	__u16 tstate_thread_id; /* pthread_self(): the thread's fs base on x86-64 glibc */
+	__u16 tstate_frame;     /* 3.10 frame, 3.11/3.12 cframe, 3.13 current_frame */
+	__u16 cframe_frame;     /* _PyCFrame.current_frame (3.11/3.12), else AL_PY_NONE */
+	__u16 frame_code;       /* 3.10 PyFrameObject.f_code, else _PyInterpreterFrame's */
+	__u16 frame_prev;       /* f_back / previous */
+	__u16 frame_instr;      /* 3.10 f_lasti (int, code units), else prev_instr/instr_ptr */
+	__u16 frame_owner;      /* 3.11+ owner (char); AL_PY_NONE in 3.10 */
+	__u16 code_adaptive;    /* 3.11+: where the instructions start in a code object */
+	__u16 code_filename;    /* PyCodeObject */
+	__u16 code_name;
+	__u16 code_qualname; /* AL_PY_NONE in 3.10 */
+	__u16 code_firstlineno;
+	__u16 code_linetable;
+	__u16 str_ascii_data;   /* PyASCIIObject's size: compact ASCII data */
+	__u16 str_compact_data; /* PyCompactUnicodeObject's size: compact non-ASCII data */
+};
+
 #endif /* AGENTLEAK_H */
