@@ -223,4 +223,32 @@ printf '\001HTTP/1.0 200 OK\nContent-Encoding: identity\n\n'"$page" >"$C/promres
 printf '\000HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n\r\nnot found\n' >"$C/promresp/404"
 printf '\000HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n\037\213' >"$C/promresp/gzip"
 
+# ---- Python: line tables of real code objects, str objects, a 3.13 _Py_DebugOffsets ----
+mkdir -p "$C/pycode"
+python3 - "$C/pycode" <<'PY'
+import json.decoder, os, sys, types
+d = sys.argv[1]
+def walk(c):
+    yield c
+    for k in c.co_consts:
+        if isinstance(k, types.CodeType):
+            yield from walk(k)
+co = compile(open(json.decoder.__file__).read(), json.decoder.__file__, "exec")
+for i, c in enumerate(list(walk(co))[:6]):
+    open(os.path.join(d, "table311-%d" % i), "wb").write(bytes([0]) + c.co_linetable)
+open(os.path.join(d, "table310-pairs"), "wb").write(bytes([4, 6, 1, 4, 0x80, 4, 3, 8, 0xff]))
+ascii_state, ucs4_state = (1 << 5) | (1 << 2) | (1 << 6), (1 << 5) | (4 << 2)
+open(os.path.join(d, "str-ascii"), "wb").write(
+    bytes([1]) + ascii_state.to_bytes(4, "little") + b"chat\0\0\0\0")
+open(os.path.join(d, "str-ucs4"), "wb").write(
+    bytes([1]) + ucs4_state.to_bytes(4, "little") + "dir_\u00fc\U0001f600".encode("utf-32-le"))
+hdr = bytearray(584)
+hdr[0:16] = b"xdebugpy" + (0x030D00F0).to_bytes(8, "little")
+for off, val in [(40, 632), (72, 7344), (168, 8), (184, 72), (192, 152), (232, 8), (240, 0),
+                 (248, 56), (264, 70), (280, 112), (288, 120), (296, 128), (304, 136),
+                 (312, 68), (344, 200), (560, 40)]:
+    hdr[off:off + 8] = val.to_bytes(8, "little")
+open(os.path.join(d, "debug-offsets-313"), "wb").write(bytes([2]) + bytes(hdr))
+PY
+
 echo "seeds in $C"
