@@ -14,9 +14,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
+#include <bpf/bpf_core_read.h>
 #include "agentleak.h"
 #include "maps.bpf.h"
 #include "account.bpf.h"
+#include "python.bpf.h"
 
 #define MAP_ANONYMOUS        0x20
 #define NR_MMAP              9
@@ -243,6 +245,7 @@ static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long ret,
 		ev.stack.tgid = tgid;
 		ev.stack.kind = AL_MMAP;
 		ev.stack.stackid = take_stack(ctx);
+		ev.stack.pystack = py_stack_of(tgid);
 		/* glibc's mmap() is a leaf wrapper: [sp] returns into its caller. */
 		bpf_probe_read_user(&ev.stack.caller, sizeof(ev.stack.caller), (void *)regs->sp);
 	} else if (id == NR_MUNMAP) {

@@ -41,6 +41,7 @@
 #include "agentleak.h"
 #include "maps.bpf.h"
 #include "account.bpf.h"
+#include "python.bpf.h"
 
 #define X86_PF_WRITE  2 /* page fault error code: a write access */
 #define CALL_REL32    0xe8
@@ -207,6 +208,7 @@ int BPF_PROG(page_fault, unsigned long address, struct pt_regs *regs, unsigned l
 	key.tgid = tgid;
 	key.kind = AL_FAULT;
 	key.stackid = take_stack(ctx);
+	key.pystack = py_stack_of(tgid);
 	key.caller = app_frame(gp, regs->ip, regs->sp);
 	record_block(tgid, page_key(address), PAGE_SIZE, 1, &key);
 	return 0;

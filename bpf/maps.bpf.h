@@ -116,6 +116,30 @@ struct {
 	__type(value, struct al_growth_proc);
 } growth_procs SEC(".maps");
 
+/* CPython targets: where their stack walk starts (filled by userspace, python.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct al_py_proc);
+} py_procs SEC(".maps");
+
+/* Python stacks by the hash of their frames (the key's pystack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* --max-stacks */
+	__type(key, __u64);
+	__type(value, struct al_py_stack);
+} py_stacks SEC(".maps");
+
+/* Each thread's PyThreadState, found once by a walk of the thread list. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u64);
+} py_tstates SEC(".maps");
+
 static __always_inline void count_n(__u32 which, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &which);

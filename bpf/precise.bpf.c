@@ -17,9 +17,11 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "agentleak.h"
 #include "maps.bpf.h"
 #include "account.bpf.h"
+#include "python.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -175,6 +177,7 @@ int BPF_KPROBE(alloc_enter)
 	/* Not sampled: no stack to take, but the call must still be followed (nesting,
 	 * realloc's old block). */
 	st.stack.stackid = st.weight ? take_stack(ctx) : -1;
+	st.stack.pystack = st.weight ? py_stack_of(st.stack.tgid) : 0;
 	st.stack.caller = ret_addr;
 	st.start_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY))

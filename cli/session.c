@@ -9,6 +9,7 @@
 #include "analyse/analyse.h"
 #include "analyse/requests.h"
 #include "base/die.h"
+#include "base/errbuf.h"
 #include "base/timers.h"
 #include "collect/attach.h"
 #include "collect/sampler.h"
@@ -17,6 +18,7 @@
 #include "export/snapbuild.h"
 #include "session.h"
 #include "symbols/symbolize.h"
+#include "target/python.h"
 #include "target/target.h"
 
 struct session {
@@ -25,9 +27,11 @@ struct session {
 	int ntargets;
 	struct target targets[AL_MAX_TARGETS];
 	struct al_allocator allocators[AL_MAX_TARGETS];
-	struct snap_target starget[AL_MAX_TARGETS]; /* both, for the snapshots */
+	struct py_interp py[AL_MAX_TARGETS];        /* a CPython target's interpreter */
+	struct snap_target starget[AL_MAX_TARGETS]; /* all three, for the snapshots */
 	struct outputs *out;
 	struct symbolizer *sym;
+	struct pysyms *pysyms;
 	struct req_source *req;
 	struct analyser *an;
 	struct attacher *att;
@@ -42,6 +46,37 @@ struct session {
 };
 
 enum emit { EMIT_REPORT, EMIT_FINAL, EMIT_DUMP, EMIT_METRICS };
+
+/* A CPython target: its stacks get their Python frames from now on. A Python version
+ * without a layout is said, and its stacks stay native. */
+static void find_python(struct session *s, int i)
+{
+	struct al_py_proc proc;
+	char err[512], v[32];
+	int pid = s->pids[i], r;
+
+	s->starget[i].py = NULL;
+	r = python_find(pid, &s->py[i], err, sizeof(err));
+	if (r == -ENOENT)
+		return;
+	if (!r && python_check(pid, &s->py[i]) == -EINVAL)
+		r = err_set(err, sizeof(err),
+		            "%s: its interpreter is not where CPython %s keeps it", s->py[i].path,
+		            python_version_str(s->py[i].version, v, sizeof(v)));
+	if (!r) {
+		proc = (struct al_py_proc){
+		    .layout = s->py[i].layout, .runtime = s->py[i].runtime, .none = s->py[i].none};
+		r = attach_python(s->att, pid, &proc, err, sizeof(err));
+	}
+	if (r) {
+		fprintf(stderr, "agentleak: warning: pid %d: %s; its stacks stay native\n", pid,
+		        err);
+		return;
+	}
+	s->starget[i].py = &s->py[i];
+	fprintf(stderr, "agentleak: pid %d runs CPython %s (%s): Python frames on\n", pid,
+	        python_version_str(s->py[i].version, v, sizeof(v)), s->py[i].path);
+}
 
 /* Check each target, take a thread for its process, find what the mode probes in it. */
 static void open_targets(struct session *s)
@@ -92,6 +127,7 @@ static void emit(struct session *s, enum emit what, double elapsed, bool diagnos
 	    .smp = &s->smp,
 	    .an = s->an,
 	    .sym = s->sym,
+	    .pysyms = s->pysyms,
 	    .sampler = s->smpl,
 	    .targets = s->starget,
 	    .ntargets = s->ntargets,
@@ -192,6 +228,7 @@ static void open_bpf(struct session *s)
 		sym_add_process(s->sym, s->pids[i]);
 		if (tier_attach(&s->tier, i, err, sizeof(err)))
 			die("%s", err);
+		find_python(s, i);
 	}
 }
 
@@ -210,7 +247,8 @@ struct session *session_open(const struct config *c)
 	if (!s->out)
 		die("%s", err);
 	s->sym = sym_new();
-	if (!s->sym)
+	s->pysyms = pysyms_new();
+	if (!s->sym || !s->pysyms)
 		die("out of memory");
 	s->req = requests_parse(c->requests, err, sizeof(err));
 	if (!s->req)
@@ -257,6 +295,9 @@ static void forget_program(struct session *s, const struct target *t)
 		die("out of memory");
 	sym_forget_process(s->sym, t->pid);
 	sym_add_process(s->sym, t->pid);
+	pysyms_forget(s->pysyms, t->pid);
+	attach_python(s->att, t->pid, NULL, err, sizeof(err));
+	find_python(s, (int)(t - s->targets));
 }
 
 int session_check(void *ctx, double now)
@@ -358,6 +399,7 @@ int session_close(struct session *s)
 	sampler_free(s->smpl);
 	attach_close(s->att);
 	sym_free(s->sym);
+	pysyms_free(s->pysyms);
 	free(s);
 	return status;
 }

@@ -50,13 +50,16 @@ enum al_counter {
 /* A stack as the kernel keys it. caller is the return address read at the
  * stack pointer on entry: exact even without frame pointers. stackid indexes
  * the stack trace map (frame 0 is the allocator itself and is replaced by
- * caller when printed), or is negative when it could not be taken. */
+ * caller when printed), or is negative when it could not be taken. pystack
+ * is the Python stack of a CPython target (the key of py_stacks: a hash of its
+ * frames), 0 for none. */
 struct al_stack_key {
 	__u32 tgid;
 	__s32 stackid;
 	__u64 caller;
 	__u32 kind;
 	__u32 pad;
+	__u64 pystack;
 };
 
 struct al_stack_stats {
@@ -165,6 +168,26 @@ struct al_py_layout {
 	__u16 code_linetable;
 	__u16 str_ascii_data;   /* PyASCIIObject's size: compact ASCII data */
 	__u16 str_compact_data; /* PyCompactUnicodeObject's size: compact non-ASCII data */
+};
+
+/* A Python target: where the walk starts, and how to read it. */
+struct al_py_proc {
+	struct al_py_layout layout;
+	__u64 runtime; /* &_PyRuntime */
+	__u64 none;    /* &_Py_NoneStruct: 3.13's C frames point at None */
+};
+
+#define AL_PY_MAX_FRAMES 32 /* Python frames kept per stack, innermost first */
+
+struct al_py_frame {
+	__u64 code;  /* the code object */
+	__u64 instr; /* 3.10: f_lasti; 3.11+: the instruction pointer */
+};
+
+struct al_py_stack {
+	__u32 nframes;
+	__u32 truncated; /* more frames than AL_PY_MAX_FRAMES, or a chain cut short */
+	struct al_py_frame frames[AL_PY_MAX_FRAMES];
 };
 
 #endif /* AGENTLEAK_H */

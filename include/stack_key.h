@@ -11,11 +11,12 @@
 #include <linux/types.h>
 #include "agentleak.h"
 
-/* The same stack: process, stack id, caller and allocator function (not the padding). */
+/* The same stack: process, stack id, caller, allocator function and Python stack (not
+ * the padding). */
 static inline bool al_stack_key_equal(const struct al_stack_key *a, const struct al_stack_key *b)
 {
 	return a->tgid == b->tgid && a->stackid == b->stackid && a->caller == b->caller &&
-	       a->kind == b->kind;
+	       a->kind == b->kind && a->pystack == b->pystack;
 }
 
 /* For hash tables indexed by its low bits: every field mixed in. */
@@ -24,12 +25,12 @@ static inline size_t al_stack_key_hash(const struct al_stack_key *k)
 	unsigned long long h = k->caller * 0x9e3779b97f4a7c15ULL;
 
 	h ^= ((unsigned long long)k->tgid << 32 | (unsigned int)k->stackid) * 0xff51afd7ed558ccdULL;
-	h ^= k->kind;
+	h ^= k->kind ^ k->pystack * 0xc4ceb9fe1a85ec53ULL;
 	return (size_t)(h ^ (h >> 29));
 }
 
-/* A total order for qsort() and bsearch(): by process, allocator function, caller, then
- * stack id (the order of the sampler's rows, which reports keep among ties). */
+/* A total order for qsort() and bsearch(): by process, allocator function, caller, stack
+ * id, then Python stack (the order of the sampler's rows, which reports keep among ties). */
 static inline int al_stack_key_cmp(const struct al_stack_key *a, const struct al_stack_key *b)
 {
 	if (a->tgid != b->tgid)
@@ -40,6 +41,8 @@ static inline int al_stack_key_cmp(const struct al_stack_key *a, const struct al
 		return a->caller < b->caller ? -1 : 1;
 	if (a->stackid != b->stackid)
 		return a->stackid < b->stackid ? -1 : 1;
+	if (a->pystack != b->pystack)
+		return a->pystack < b->pystack ? -1 : 1;
 	return 0;
 }
 

@@ -151,6 +151,7 @@ static int load_base(struct attacher *a, char *err, size_t errlen)
 	bpf_map__set_max_entries(s->maps.stack_slots, o->max_stacks);
 	bpf_map__set_max_entries(s->maps.free_slots, o->max_stacks);
 	bpf_map__set_max_entries(s->maps.stacks, o->max_stacks);
+	bpf_map__set_max_entries(s->maps.py_stacks, o->max_stacks);
 	s->rodata->max_stacks = o->max_stacks;
 	s->rodata->count_accept = o->count_accept;
 	s->rodata->growth = o->growth;
@@ -702,6 +703,22 @@ const volatile __u32 *attach_stats_next(struct attacher *a, __u32 *max)
 	return a->slots_used;
 }
 
+int attach_python(struct attacher *a, int pid, const struct al_py_proc *proc, char *err,
+                  size_t errlen)
+{
+	int fd = bpf_map__fd(a->base->maps.py_procs);
+	__u32 key = pid;
+
+	if (!proc) {
+		bpf_map_delete_elem(fd, &key);
+		return 0;
+	}
+	if (bpf_map_update_elem(fd, &key, proc, BPF_ANY))
+		return err_set(err, errlen, "pid %d: cannot walk its Python stacks: %s", pid,
+		               strerror(errno));
+	return 0;
+}
+
 int attach_map_fd(struct attacher *a, enum attach_map which)
 {
 	switch (which) {
@@ -715,6 +732,8 @@ int attach_map_fd(struct attacher *a, enum attach_map which)
 		return bpf_map__fd(a->base->maps.events);
 	case ATTACH_MAP_REQUESTS:
 		return bpf_map__fd(a->base->maps.requests);
+	case ATTACH_MAP_PY_STACKS:
+		return bpf_map__fd(a->base->maps.py_stacks);
 	}
 	return -1;
 }

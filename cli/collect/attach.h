@@ -27,7 +27,13 @@ enum attach_map {
 	ATTACH_MAP_COUNTERS,
 	ATTACH_MAP_EVENTS,
 	ATTACH_MAP_REQUESTS,
+	ATTACH_MAP_PY_STACKS, /* struct al_py_stack by the hash in a key's pystack */
 };
+
+/* Walk the Python stacks of process pid with this layout from now on (proc NULL: stop,
+ * as after an exec). */
+int attach_python(struct attacher *a, int pid, const struct al_py_proc *proc, char *err,
+                  size_t errlen);
 
 /* Load what the mode needs: the common programs and maps, then the precise tier or
  * (opts->growth) the growth tier. -v prints each program's verifier cost. */

@@ -32,7 +32,7 @@ struct canon_slot {
 };
 
 struct sampler {
-	int stats_fd, stacks_fd, counters_fd;
+	int stats_fd, stacks_fd, counters_fd, py_stacks_fd;
 	const volatile __u32 *stats_next; /* slots in use */
 	__u32 stats_max;
 	const struct al_stack_slot *slots; /* the stats map, mapped read-only */
@@ -82,6 +82,7 @@ struct sampler *sampler_new(struct attacher *a, char *err, size_t errlen)
 	s->stats_fd = attach_map_fd(a, ATTACH_MAP_STATS);
 	s->stats_next = attach_stats_next(a, &s->stats_max);
 	s->stacks_fd = attach_map_fd(a, ATTACH_MAP_STACKS);
+	s->py_stacks_fd = attach_map_fd(a, ATTACH_MAP_PY_STACKS);
 	s->counters_fd = attach_map_fd(a, ATTACH_MAP_COUNTERS);
 	s->ncpus = libbpf_num_possible_cpus();
 	s->growth = attach_growth(a);
@@ -333,6 +334,15 @@ int sampler_stack(struct sampler *s, __s32 stackid, __u64 *ips, int max)
 	for (n = 0; n < AL_MAX_STACK_DEPTH && n < max && frames[n]; n++)
 		ips[n] = frames[n];
 	return n;
+}
+
+int sampler_pystack(struct sampler *s, __u64 id, struct al_py_stack *out)
+{
+	if (!id || bpf_map_lookup_elem(s->py_stacks_fd, &id, out))
+		return -ENOENT;
+	if (out->nframes > AL_PY_MAX_FRAMES)
+		out->nframes = AL_PY_MAX_FRAMES;
+	return 0;
 }
 
 int sampler_drop_mmaps(struct sampler *s)

@@ -29,6 +29,8 @@ int sampler_poll(struct sampler *s, int timeout_ms);
 int sampler_read(struct sampler *s, struct sample *out);
 /* The frames of a stack id, frame 0 first. Returns how many (0 if unknown). */
 int sampler_stack(struct sampler *s, __s32 stackid, __u64 *ips, int max);
+/* The Python stack a key's pystack names: 0, or -ENOENT (none, or the map was full). */
+int sampler_pystack(struct sampler *s, __u64 id, struct al_py_stack *out);
 /* Forget every mmap range and its owners (a --mode auto diagnosis window closed). */
 int sampler_drop_mmaps(struct sampler *s);
 /* A process exited: drop its address ranges (its totals stay). */

@@ -116,6 +116,12 @@ static void stack_id(struct snap_stack *s)
 		const struct snap_frame *f = &s->frames[i];
 		const char *m = base_name(f->module);
 
+		if (f->python) { /* where the code object is changes from run to run */
+			h = hash_fnv1a(h, f->func, strlen(f->func));
+			h = hash_fnv1a(h, f->file, strlen(f->file));
+			h = hash_fnv1a(h, &f->line, sizeof(f->line));
+			continue;
+		}
 		h = hash_fnv1a(h, m, strlen(m));
 		h = hash_fnv1a(h, f->module[0] ? &f->module_off : &f->addr, sizeof(f->addr));
 	}
@@ -137,6 +143,72 @@ static void fill_frame(const struct snap_input *in, int pid, unsigned long long 
 	f->off = sf.off;
 	f->line = sf.line;
 	f->module_off = sf.module_off;
+}
+
+static const struct py_interp *python_of(const struct snap_input *in, int pid)
+{
+	int i;
+
+	for (i = 0; i < in->ntargets; i++)
+		if (in->targets[i].t->pid == pid)
+			return in->targets[i].py;
+	return NULL;
+}
+
+/* A Python frame: "qualname (file.py:line)"; the code object's address when it cannot
+ * be read (it was freed, or the process is gone). */
+static void fill_pyframe(const struct snap_input *in, const struct py_interp *py, int pid,
+                         const struct al_py_frame *pf, struct snap_frame *f)
+{
+	const struct pycode *code;
+	int line;
+
+	memset(f, 0, sizeof(*f));
+	f->python = true;
+	f->addr = pf->code;
+	if (pysyms_frame(in->pysyms, pid, py, pf->code, pf->instr, &code, &line)) {
+		snprintf(f->func, sizeof(f->func), "<code 0x%llx>", (unsigned long long)pf->code);
+		snprintf(f->text, sizeof(f->text), "[python code 0x%llx]",
+		         (unsigned long long)pf->code);
+		return;
+	}
+	snprintf(f->func, sizeof(f->func), "%.255s", code->name);
+	snprintf(f->file, sizeof(f->file), "%.255s", code->file);
+	f->line = line > 0 ? line : 0;
+	if (line > 0)
+		snprintf(f->text, sizeof(f->text), "%.255s (%.255s:%d)", code->name,
+		         base_name(code->file), line);
+	else
+		snprintf(f->text, sizeof(f->text), "%.255s (%.255s)", code->name,
+		         base_name(code->file));
+}
+
+/* Python frames stand where the interpreter runs them: the native frames up to the
+ * first one in the interpreter's object (a C extension's, libc's), then the Python
+ * stack, innermost first; the interpreter's own native frames are left out. */
+static int merge_python(const struct snap_input *in, struct snap_stack *s)
+{
+	const struct py_interp *py = python_of(in, s->key.tgid);
+	struct al_py_stack ps;
+	struct snap_frame *v;
+	int keep, i, n;
+
+	if (!py || !in->pysyms || sampler_pystack(in->sampler, s->key.pystack, &ps) || !ps.nframes)
+		return 0;
+	for (keep = 0; keep < s->nframes; keep++)
+		if (!strcmp(s->frames[keep].module, py->path))
+			break;
+	n = keep + ps.nframes;
+	if (n > in->max_depth)
+		n = in->max_depth > keep ? in->max_depth : keep;
+	v = realloc(s->frames, (n ? n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = keep; i < n; i++)
+		fill_pyframe(in, py, s->key.tgid, &ps.frames[i - keep], &v[i]);
+	s->frames = v;
+	s->nframes = n;
+	return 0;
 }
 
 /* Frame 0 is the caller read at entry; the kernel's frame 0 is the allocator itself. */
@@ -163,6 +235,8 @@ static int fill_frames(const struct snap_input *in, struct snap_stack *s)
 	for (i = 0; i < n; i++)
 		fill_frame(in, s->key.tgid, ips[i], &s->frames[i]);
 	s->nframes = n;
+	if (s->key.pystack && merge_python(in, s))
+		return -ENOMEM;
 	stack_id(s);
 	return 0;
 }

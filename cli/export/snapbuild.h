@@ -7,18 +7,21 @@
 #include "analyse/analyse.h"
 #include "collect/sampler.h"
 #include "export/snapshot.h"
+#include "symbols/pycode.h"
 #include "symbols/symbolize.h"
 #include "target/target.h"
 
 struct snap_target {
 	const struct target *t;
 	const struct al_allocator *al;
+	const struct py_interp *py; /* CPython's layout when the target runs it, else NULL */
 };
 
 struct snap_input {
 	const struct sample *smp;
 	struct analyser *an;
 	struct symbolizer *sym;
+	struct pysyms *pysyms; /* Python frames (NULL: native frames only) */
 	struct sampler *sampler;
 	const struct snap_target *targets;
 	int ntargets;

@@ -25,6 +25,7 @@ struct snap_frame {
 	char module[512];              /* ELF path as the target sees it, "" when unknown */
 	unsigned long long module_off; /* file offset of addr in module */
 	char text[1024];               /* as the text report prints it: func+0x1a (file.c:23) */
+	bool python;                   /* a Python frame: func is its qualname, file the .py */
 };
 
 struct snap_stack {

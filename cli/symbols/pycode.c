@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include "base/hash.h"
 #include "base/text.h"
 #include "symbols/pycode.h"
 
@@ -288,4 +289,106 @@ long pycode_addrq(const struct py_interp *py, uint64_t code_addr, uint64_t instr
 	if (py->layout.code_adaptive == AL_PY_NONE)
 		return (long)(int32_t)instr * 2;
 	return (long)(instr - (code_addr + py->layout.code_adaptive));
+}
+
+/* ---- the cache ---- */
+
+#define PYSYMS_MAX 8192 /* code objects kept; all are dropped when it is full */
+
+struct pyentry {
+	int pid; /* 0: empty */
+	uint64_t addr;
+	struct pycode code;
+	int err; /* what reading it gave */
+};
+
+struct pysyms {
+	struct pyentry *slots; /* open addressing, PYSYMS_MAX * 2 of them */
+	size_t n;
+};
+
+struct pysyms *pysyms_new(void)
+{
+	struct pysyms *ps = calloc(1, sizeof(*ps));
+
+	if (ps && !(ps->slots = calloc(2 * PYSYMS_MAX, sizeof(*ps->slots)))) {
+		free(ps);
+		ps = NULL;
+	}
+	return ps;
+}
+
+static void drop_all(struct pysyms *ps, int pid)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * PYSYMS_MAX; i++)
+		if (ps->slots[i].pid && (!pid || ps->slots[i].pid == pid)) {
+			pycode_release(&ps->slots[i].code);
+			ps->slots[i].pid = 0;
+		}
+	if (!pid) {
+		ps->n = 0;
+		return;
+	}
+	/* Open addressing cannot leave holes: put the others back. */
+	ps->n = 0;
+	for (i = 0; i < 2 * PYSYMS_MAX; i++) {
+		struct pyentry e = ps->slots[i];
+		size_t j;
+
+		if (!e.pid)
+			continue;
+		ps->slots[i].pid = 0;
+		j = hash_fnv1a(hash_fnv1a_word(HASH_FNV_INIT, e.addr), &e.pid, sizeof(e.pid)) &
+		    (2 * PYSYMS_MAX - 1);
+		while (ps->slots[j].pid)
+			j = (j + 1) & (2 * PYSYMS_MAX - 1);
+		ps->slots[j] = e;
+		ps->n++;
+	}
+}
+
+void pysyms_forget(struct pysyms *ps, int pid)
+{
+	if (ps)
+		drop_all(ps, pid);
+}
+
+void pysyms_free(struct pysyms *ps)
+{
+	if (!ps)
+		return;
+	drop_all(ps, 0);
+	free(ps->slots);
+	free(ps);
+}
+
+int pysyms_frame(struct pysyms *ps, int pid, const struct py_interp *py, uint64_t code,
+                 uint64_t instr, const struct pycode **out, int *line)
+{
+	size_t j = hash_fnv1a(hash_fnv1a_word(HASH_FNV_INIT, code), &pid, sizeof(pid)) &
+	           (2 * PYSYMS_MAX - 1);
+	struct pyentry *e;
+
+	while (ps->slots[j].pid && !(ps->slots[j].pid == pid && ps->slots[j].addr == code))
+		j = (j + 1) & (2 * PYSYMS_MAX - 1);
+	e = &ps->slots[j];
+	if (!e->pid) {
+		if (ps->n >= PYSYMS_MAX) {
+			drop_all(ps, 0);
+			return pysyms_frame(ps, pid, py, code, instr, out, line);
+		}
+		e->pid = pid;
+		e->addr = code;
+		e->err = pycode_read(pid, py, code, &e->code);
+		ps->n++;
+	}
+	*out = &e->code;
+	*line = -1;
+	if (e->err)
+		return e->err;
+	*line = pycode_line((py->version >> 16) & 0xff, e->code.table, e->code.table_len,
+	                    e->code.firstlineno, pycode_addrq(py, code, instr));
+	return 0;
 }

@@ -49,6 +49,19 @@ int pycode_utf8(uint32_t state, const unsigned char *data, size_t nchars, char *
 int pycode_read(int pid, const struct py_interp *py, uint64_t addr, struct pycode *code);
 void pycode_release(struct pycode *code);
 
+/* Code objects already read, per process: a frame's name, file and line cost one
+ * lookup after the first time. */
+struct pysyms;
+
+struct pysyms *pysyms_new(void);
+void pysyms_free(struct pysyms *ps);
+/* Forget what was read of process pid (it exited or executed another program). */
+void pysyms_forget(struct pysyms *ps, int pid);
+/* The frame (code object code, instruction instr) of Python process pid: its name,
+ * file and line (-1: none). 0, or -errno when the code object cannot be read. */
+int pysyms_frame(struct pysyms *ps, int pid, const struct py_interp *py, uint64_t code,
+                 uint64_t instr, const struct pycode **out, int *line);
+
 /* The byte offset pycode_line() wants, from what the walk recorded for a frame: 3.10's
  * f_lasti (code units), or 3.11+'s instruction pointer. */
 long pycode_addrq(const struct py_interp *py, uint64_t code_addr, uint64_t instr);
