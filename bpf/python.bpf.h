@@ -17,18 +17,18 @@
 #ifndef AL_PYTHON_BPF_H
 #define AL_PYTHON_BPF_H
 
-#define PY_THREADS_MAX  256 /* threads of an interpreter looked at for the current one */
-#define PY_FRAME_BYTES  104 /* read per frame: 3.10's f_lasti ends at 100 */
-#define PY_OWNED_BY_C   3   /* FRAME_OWNED_BY_CSTACK, 3.12+ */
+#define PY_THREADS_MAX 256 /* threads of an interpreter looked at for the current one */
+#define PY_FRAME_BYTES 104 /* read per frame: 3.10's f_lasti ends at 100 */
+#define PY_OWNED_BY_C  3   /* FRAME_OWNED_BY_CSTACK, 3.12+ */
 
 struct py_walk {
 	struct al_py_stack st;
-	__u64 cur;      /* next thread or frame to read */
-	__u64 fsbase;   /* the thread looked for */
-	__u64 found;    /* its PyThreadState */
-	__u64 none;     /* &_Py_NoneStruct */
+	__u64 cur;    /* next thread or frame to read */
+	__u64 fsbase; /* the thread looked for */
+	__u64 found;  /* its PyThreadState */
+	__u64 none;   /* &_Py_NoneStruct */
 	__u16 code, prev, instr, owner, thread_id, next;
-	__u8 lasti;     /* 3.10: instr is an int (f_lasti) */
+	__u8 lasti; /* 3.10: instr is an int (f_lasti) */
 	__u8 buf[128];
 };
 
@@ -145,7 +145,8 @@ __noinline __u64 py_stack_of(__u32 tgid)
 	    bpf_probe_read_user(&frame, sizeof(frame), (void *)(tstate + l->tstate_frame)))
 		return 0;
 	if (l->cframe_frame != AL_PY_NONE &&
-	    (!frame || bpf_probe_read_user(&frame, sizeof(frame), (void *)(frame + l->cframe_frame))))
+	    (!frame ||
+	     bpf_probe_read_user(&frame, sizeof(frame), (void *)(frame + l->cframe_frame))))
 		return 0;
 	w->st.nframes = 0;
 	w->st.truncated = 0;
