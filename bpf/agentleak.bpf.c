@@ -5,13 +5,15 @@
  * objects (precise.bpf.c, growth.bpf.c) then share. Userspace attaches:
  *   sys_exit       raw syscalls:sys_exit (BTF): anonymous mmap/munmap/mremap of the
  *                  targets as events (precise tier), the pages that munmap, madvise,
- *                  brk and mremap give back (growth tier), accept/accept4 when they
- *                  are the request source;
+ *                  brk and mremap give back (growth tier), accept/accept4 or the
+ *                  socket reads that return an HTTP/1.x request line when they are
+ *                  the request source;
  *   request_hit    uprobe on the user's request function (--requests uprobe:...);
  *   request_usdt   the same for a USDT probe (--requests usdt:...).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 #include <bpf/bpf_core_read.h>
@@ -32,11 +34,20 @@
 #define NR_ACCEPT4           288
 #define NR_EXECVE            59
 #define NR_EXECVEAT          322
+#define NR_READ              0
+#define NR_READV             19
+#define NR_RECVFROM          45
+#define NR_RECVMSG           47
+#define MSG_PEEK             2
+#define S_IFMT               00170000
+#define S_IFSOCK             0140000
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set before load: count accepted connections as requests. */
 const volatile bool count_accept = false;
+/* Set before load: count the socket reads that start with an HTTP/1.x request line. */
+const volatile bool count_http = false;
 /* Set before load: the growth tier runs (give back the pages syscalls release). */
 const volatile bool growth = false;
 /* Set at run time: follow anonymous mmap/munmap/mremap as blocks (the precise tier;
@@ -83,6 +94,105 @@ int request_usdt(struct pt_regs *ctx)
 {
 	count_request(bpf_get_current_pid_tgid() >> 32);
 	return 0;
+}
+
+/* ---- HTTP/1.x requests read from sockets ------------------------------------------ */
+
+/* The first n bytes of s as a little-endian word; the compiler folds it. */
+static __always_inline __u64 word(const char *s, int n)
+{
+	__u64 w = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < n; i++)
+		w |= (__u64)(unsigned char)s[i] << (8 * i);
+	return w;
+}
+
+/* Do the bytes w0 (0-7) and w1 (8-15) of a read start a request line: a method, a
+ * space, then an origin-form '/', '*', an absolute-form "http", or CONNECT's host?
+ * Bytes past the read are 0 and match nothing. A global function: verified once. */
+__noinline int http_request_line(__u64 w0, __u64 w1)
+{
+	__u64 target;
+	int n;
+
+	if ((__u32)w0 == word("GET ", 4) || (__u32)w0 == word("PUT ", 4))
+		n = 4;
+	else if ((w0 & 0xffffffffffULL) == word("POST ", 5) ||
+	         (w0 & 0xffffffffffULL) == word("HEAD ", 5))
+		n = 5;
+	else if ((w0 & 0xffffffffffffULL) == word("PATCH ", 6) ||
+	         (w0 & 0xffffffffffffULL) == word("TRACE ", 6))
+		n = 6;
+	else if ((w0 & 0xffffffffffffffULL) == word("DELETE ", 7))
+		n = 7;
+	else if (w0 == word("OPTIONS ", 8))
+		n = 8;
+	else if (w0 == word("CONNECT ", 8))
+		return (__u8)w1 > ' ' && (__u8)w1 < 0x7f; /* authority-form: host:port */
+	else
+		return 0;
+	/* The 8 bytes after the method's space. */
+	target = n == 8 ? w1 : (w0 >> (8 * n)) | (w1 << (64 - 8 * n));
+	return (__u8)target == '/' || (__u8)target == '*' || (__u32)target == word("http", 4);
+}
+
+/* Is fd of the current process a socket? task->files->fdt->fd[fd]->f_inode's mode. */
+static __always_inline bool fd_is_socket(__u64 fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *f = NULL;
+	umode_t mode;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return false;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), fds + fd) || !f)
+		return false;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	return (mode & S_IFMT) == S_IFSOCK;
+}
+
+/* A read, readv, recvfrom or recvmsg of a target returned ret > 0 bytes: do they start
+ * with a request line, read from a socket? One request per read: pipelined requests
+ * that arrive in one read count once. The vector calls look at their first buffer. */
+static __always_inline bool http_request_read(struct pt_regs *regs, __u64 id, long ret)
+{
+	__u64 buf[2] = {}, len = ret;
+	struct user_msghdr msg;
+	struct iovec iov;
+	void *data = (void *)regs->si;
+
+	/* A peek is read again for real: only that read counts. recvfrom and recvmsg fail
+	 * on anything but a socket; read and readv are checked at the end (after the
+	 * bytes, which reject most reads more cheaply). */
+	switch (id) {
+	case NR_RECVFROM:
+		if (regs->r10 & MSG_PEEK)
+			return false;
+		break;
+	case NR_RECVMSG:
+		if ((regs->dx & MSG_PEEK) || bpf_probe_read_user(&msg, sizeof(msg), data) ||
+		    !msg.msg_iovlen)
+			return false;
+		data = msg.msg_iov;
+		/* fall through */
+	case NR_READV:
+		if (bpf_probe_read_user(&iov, sizeof(iov), data))
+			return false;
+		data = iov.iov_base;
+		if (len > iov.iov_len)
+			len = iov.iov_len;
+		break;
+	}
+	if (len > sizeof(buf))
+		len = sizeof(buf);
+	if (bpf_probe_read_user(buf, len, data) || !http_request_line(buf[0], buf[1]))
+		return false;
+	return id == NR_RECVFROM || id == NR_RECVMSG || fd_is_socket(regs->di);
 }
 
 /* ---- Growth tier: pages given back ------------------------------------------------ */
@@ -201,10 +311,12 @@ static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long ret,
 	struct inflight *st;
 	bool accepted = id == NR_ACCEPT || id == NR_ACCEPT4;
 	bool executed = id == NR_EXECVE || id == NR_EXECVEAT;
+	bool http_read = count_http &&
+	                 (id == NR_READ || id == NR_RECVFROM || id == NR_READV || id == NR_RECVMSG);
 	__u64 *n;
 
 	if (id != NR_MMAP && id != NR_MUNMAP && id != NR_MREMAP && !(accepted && count_accept) &&
-	    !(growth && (id == NR_BRK || id == NR_MADVISE)) && !executed)
+	    !(growth && (id == NR_BRK || id == NR_MADVISE)) && !executed && !http_read)
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	tgid = pid_tgid >> 32;
@@ -215,6 +327,11 @@ static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long ret,
 		return 0;
 	if (accepted) {
 		count_request(tgid);
+		return 0;
+	}
+	if (http_read) {
+		if (ret > 0 && http_request_read(regs, id, ret))
+			count_request(tgid);
 		return 0;
 	}
 	if (executed) {

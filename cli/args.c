@@ -92,6 +92,8 @@ static const struct opt table[] = {
      "  uprobe:PATH:SYMBOL      each call of SYMBOL in PATH\n"
      "  usdt:PATH:PROVIDER:NAME each hit of a USDT probe\n"
      "  accept                  each connection accepted\n"
+     "  http                    each HTTP/1.x request read\n"
+     "                          from a socket (keep-alive too)\n"
      "  metric:URL:NAME         a counter on the app's own\n"
      "                          Prometheus endpoint (loopback)\n"
      "default: time (verdicts per second and per hour)",

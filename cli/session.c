@@ -198,6 +198,7 @@ static void open_bpf(struct session *s)
 	    .max_stacks = c->max_stacks,
 	    .verbose = c->verbose,
 	    .count_accept = kind == REQ_ACCEPT,
+	    .count_http = kind == REQ_HTTP,
 	    .request_uprobe = kind == REQ_UPROBE,
 	    .request_usdt = kind == REQ_USDT,
 	    .sample_bytes = c->sample_bytes,

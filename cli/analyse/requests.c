@@ -3,9 +3,10 @@
  *
  * A leak grows with every request, a cache stops growing: plotting live bytes against
  * the number of requests (not time) tells them apart under any load. Sources: a uprobe
- * on the function that handles a request, a USDT probe, accepted connections (all
- * three counted in the kernel per process), or a counter read from the application's
- * own Prometheus endpoint on loopback. Without a source the x axis is time.
+ * on the function that handles a request, a USDT probe, accepted connections, the
+ * socket reads that start with an HTTP/1.x request line (all four counted in the
+ * kernel per process), or a counter read from the application's own Prometheus
+ * endpoint on loopback. Without a source the x axis is time.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -155,6 +156,7 @@ static const struct source {
     {REQ_UPROBE, "uprobe", true, parse_probe, attach_uprobe, read_kernel_count},
     {REQ_USDT, "usdt", true, parse_probe, attach_usdt, read_kernel_count},
     {REQ_ACCEPT, "accept", false, NULL, NULL, read_kernel_count},
+    {REQ_HTTP, "http", false, NULL, NULL, read_kernel_count},
     {REQ_METRIC, "metric", true, parse_metric, attach_metric, read_metric},
 };
 #define NSOURCES ((int)(sizeof(sources) / sizeof(sources[0])))
@@ -191,7 +193,7 @@ struct req_source *requests_parse(const char *spec, char *err, size_t errlen)
 	if (i == NSOURCES) {
 		snprintf(err, errlen,
 		         "invalid --requests '%s': expected uprobe:PATH:SYMBOL, "
-		         "usdt:PATH:PROVIDER:NAME, accept or metric:URL:NAME",
+		         "usdt:PATH:PROVIDER:NAME, accept, http or metric:URL:NAME",
 		         spec);
 		free(r);
 		return NULL;

@@ -12,6 +12,7 @@ enum req_kind {
 	REQ_UPROBE, /* uprobe:PATH:SYMBOL */
 	REQ_USDT,   /* usdt:PATH:PROVIDER:NAME */
 	REQ_ACCEPT, /* accept: connections accepted */
+	REQ_HTTP,   /* http: HTTP/1.x requests read from sockets */
 	REQ_METRIC, /* metric:URL:NAME */
 };
 

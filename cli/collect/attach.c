@@ -154,6 +154,7 @@ static int load_base(struct attacher *a, char *err, size_t errlen)
 	bpf_map__set_max_entries(s->maps.py_stacks, o->max_stacks);
 	s->rodata->max_stacks = o->max_stacks;
 	s->rodata->count_accept = o->count_accept;
+	s->rodata->count_http = o->count_http;
 	s->rodata->growth = o->growth;
 	bpf_program__set_autoload(s->progs.request_hit, o->request_uprobe);
 	bpf_program__set_autoload(s->progs.request_usdt, o->request_usdt);

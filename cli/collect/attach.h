@@ -15,6 +15,7 @@ struct attach_opts {
 	unsigned int max_stacks; /* distinct stacks */
 	bool verbose;
 	bool count_accept;               /* accepted connections are the request count */
+	bool count_http;                 /* HTTP/1.x requests read from sockets are */
 	bool request_uprobe;             /* load the uprobe request counter */
 	bool request_usdt;               /* load the USDT request counter */
 	unsigned long long sample_bytes; /* Poisson sampling: mean bytes between samples; 0 off */

@@ -14,7 +14,7 @@
 #define CHECK_SAMPLE_BYTES 524288 /* any R > 0: the sampling code is verified */
 
 /* The BPF objects a mode loads, configured so that every code path a run of that mode
- * can take is verified (request counting by accept, sampling). */
+ * can take is verified (request counting by accept and by HTTP request reads, sampling). */
 static const struct mode_config {
 	const char *mode;
 	const char *label;
@@ -43,6 +43,7 @@ static int check_config(const struct mode_config *c, bool verbose, int *over, ch
 	    .max_stacks = 256,
 	    .verbose = verbose,
 	    .count_accept = true,
+	    .count_http = true,
 	    .request_uprobe = true,
 	    .request_usdt = true,
 	    .sample_bytes = c->sample_bytes,

@@ -42,8 +42,8 @@ def over_budget(programs):
 
 
 def test_check_loads_every_mode_within_budget():
-    """agentleak --check loads the programs of every mode (sampling and accept
-    counting included) and each is within the budget."""
+    """agentleak --check loads the programs of every mode (sampling, accept and
+    http counting included) and each is within the budget."""
     require_root()
     require_agentleak()
     res = subprocess.run([AGENTLEAK, "--check"], stdin=subprocess.DEVNULL, capture_output=True,
@@ -115,7 +115,7 @@ def test_each_mode_loads_its_own_programs_within_budget():
     require_agentleak()
     with c_server() as srv:
         problems, texts = [], []
-        runs = [("precise", [], SYSCALLS | PRECISE),
+        runs = [("precise", ["--requests", "http"], SYSCALLS | PRECISE),
                 ("growth", ["--requests", uprobe_source(srv)],
                  SYSCALLS | GROWTH | {"agentleak/request_hit"}),
                 ("auto", ["--requests", usdt_source(srv)],

@@ -14,8 +14,8 @@ The growth-tier tests (--mode growth) expect the same rate in touched pages.
 
 from agentleak_test import format_stacks
 from report import frame0
-from trend_test import (Load, check_trend_run, expect_never_leak, report_name, trend_run,
-                        uvicorn_server, within)
+from trend_test import (Load, check_trend_run, expect_never_leak, expect_requests,
+                        keepalive_load, report_name, trend_run, uvicorn_server, within)
 
 KEPT_PER_REQUEST = 4129  # sys.getsizeof(bytes(4096)) on CPython 3.11
 COUNT = 1500
@@ -106,6 +106,25 @@ def test_fastapi_growth_burst():
 
 def test_fastapi_growth_cache():
     expect_no_leak_on("/cache", GROWTH)
+
+
+KEEPALIVE_COUNT = 400
+
+
+def test_fastapi_http_keepalive():
+    """--requests http on one keep-alive connection (what accept would count once):
+    uvicorn reads each request with recvfrom, and every one is counted, exactly.
+    In the growth tier, the quickest to start: the count does not depend on it."""
+    with uvicorn_server() as srv:
+        def drive(run):
+            ld = Load("/leak", KEEPALIVE_COUNT)
+            sent, secs = keepalive_load(srv.port, ld.paths, ld.count)
+            run.loads.append((ld, sent, sent, secs))
+
+        run = trend_run(srv, "http", drive, extra=GROWTH)
+        check_trend_run(run)
+        expect_requests(run, KEEPALIVE_COUNT)
+        run.finish()
 
 
 # ---------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Integration tests of the trend engine (agentleak --requests; "Verdicts" in
 docs/cli-contract.md) on tests/workloads/server.c, whose endpoints have known
 per-request behaviour: agentleak attaches (-T 50, reports every 2 s), loadgen
-drives one endpoint, agentleak gets SIGINT 0.6 s after the load and every
-report it printed is checked."""
+(or, for --requests http, one keep-alive connection) drives one endpoint,
+agentleak gets SIGINT 0.6 s after the load and every report it printed is
+checked. tests/workloads/http_reads.c checks which reads --requests http counts."""
 
 import signal
 import time
@@ -10,8 +11,9 @@ import time
 from agentleak_test import run_agentleak_error, start_workload, workload
 from trend_test import (Load, WorkloadTarget, c_server, check_trend_run, expect_leak_rate,
                         expect_live, expect_never_leak, expect_requests, expect_server_answers,
-                        main_stack, memory_cgroup, metric_source, metric_sum, report_name,
-                        require_requests_option, trend_run, uprobe_source, usdt_source)
+                        keepalive_load, main_stack, memory_cgroup, metric_source, metric_sum,
+                        report_name, require_requests_option, requests_alongside, trend_run,
+                        uprobe_source, usdt_source)
 
 BLOCK = 4096
 COUNT = 3000
@@ -46,6 +48,64 @@ def test_leak_uprobe():
 
 def test_leak_accept():
     leak_test(lambda srv: "accept")
+
+
+# One keep-alive connection: 1500 requests in 2.5 s.
+KEEPALIVE_COUNT = 1500
+KEEPALIVE_RATE = 600
+
+
+def test_leak_http_keepalive():
+    """--requests http counts each request of one keep-alive connection, read()
+    by the server: exactly KEEPALIVE_COUNT, and /leak is a leak of 4096 B/request.
+    A second agentleak with --requests accept on the same server meanwhile counts
+    the one connection."""
+    with c_server() as srv:
+        accepts = []
+
+        def drive(run):
+            ld = Load("/leak", KEEPALIVE_COUNT, KEEPALIVE_RATE)
+            (sent, secs), n = requests_alongside(
+                srv.pid, "accept",
+                lambda: keepalive_load(srv.port, ld.paths, ld.count, ld.rate))
+            run.loads.append((ld, sent, sent, secs))
+            accepts.append(n)
+
+        run = trend_run(srv, "http", drive)
+        check_trend_run(run, ["leak_fixed"])
+        expect_leak_rate(run, "leak_fixed", BLOCK, 0.10)
+        expect_requests(run, KEEPALIVE_COUNT)
+        expect_live(run, "leak_fixed", KEEPALIVE_COUNT * BLOCK)
+        if accepts != [1]:
+            run.problem("agentleak --requests accept counted %s requests for the one "
+                        "keep-alive connection, expected 1" % accepts)
+        run.finish(["leak_fixed"])
+
+
+def test_http_request_lines():
+    """--requests http counts the socket reads (read, recvfrom, readv, recvmsg)
+    that start with a request line, once each: not a peek, a response, an
+    unknown method, HTTP/2's preface, TLS, a request line split after its
+    method, nor the same bytes read from a pipe or a file (http_reads.c's
+    table; it prints how many it expects)."""
+    w = start_workload([workload("http_reads")])
+    try:
+        expected = []
+
+        def drive(run):
+            w.signal(signal.SIGUSR1)
+            expected.append(int(w.expect_line("expect ", time.monotonic() + 10).split()[1]))
+            w.expect_line("done", time.monotonic() + 10)
+
+        run = trend_run(WorkloadTarget(w), "http", drive, extra=("--mode", "growth"))
+        check_trend_run(run)
+        if expected[0] < 10:
+            run.fail("workload: expects %d requests, its table has more" % expected[0])
+        expect_requests(run, expected[0])
+        run.finish()
+    finally:
+        w.stop()
+        w.close()
 
 
 def test_leak_metric():

@@ -15,6 +15,7 @@ uvicorn_server() (tests/workloads/fastapi_app.py under Debian's
 /usr/bin/python3 -m uvicorn; Skip when fastapi or uvicorn cannot be imported).
 """
 
+import http.client
 import os
 import signal
 import socket
@@ -24,8 +25,9 @@ import time
 
 from agentleak_test import (AGENTLEAK, BUILD, ROOT, HarnessTimeout, LineReader, Skip,
                             die_with_parent, format_stacks, read_file, require_agentleak,
-                            require_root, tail, wait_for_stderr, wait_proc, workload)
-from report import frame0, parse_reports, stacks_by_frame0
+                            require_root, stop_agentleak, tail, wait_for_stderr, wait_proc,
+                            workload)
+from report import frame0, parse_final, parse_reports, stacks_by_frame0
 
 LOADGEN = os.path.join(BUILD, "demo", "loadgen")
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-fastapi and python3-uvicorn
@@ -190,6 +192,36 @@ def http_get(port, path, timeout=2.0):
     return status, body.decode(errors="replace")
 
 
+def keepalive_load(port, path, count, rate=0, timeout=5.0):
+    """count GETs of path over ONE HTTP/1.1 keep-alive connection (Python's
+    http.client), at most rate per second (0: as fast as answered). Fails unless
+    every answer is 200 and keeps the connection open. Returns (sent, seconds)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    t0 = time.monotonic()
+    local = None
+    try:
+        for i in range(count):
+            if rate:
+                ahead = t0 + i / rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200 or resp.will_close:
+                raise AssertionError("keep-alive GET %s #%d: HTTP status %d, %s"
+                                     % (path, i + 1, resp.status,
+                                        "connection closed" if resp.will_close else "kept"))
+            if local is None:
+                local = conn.sock.getsockname()
+            elif conn.sock.getsockname() != local:
+                raise AssertionError("keep-alive GET %s #%d went over a new connection"
+                                     % (path, i + 1))
+    finally:
+        conn.close()
+    return count, time.monotonic() - t0
+
+
 def metric_sum(port, name, path="/metrics"):
     """The sum of every sample of name on the server's metrics page."""
     status, body = http_get(port, path)
@@ -229,6 +261,30 @@ def usdt_source(srv, provider="agentleak_test", name="request"):
 
 def metric_source(srv, name="app_requests_total"):
     return "metric:http://127.0.0.1:%d/metrics:%s" % (srv.port, name)
+
+
+def requests_alongside(pid, source, drive, extra=("--mode", "growth")):
+    """Call drive() while a second agentleak (-p pid --requests source extra) traces
+    pid too; returns (what drive returned, the requests on that agentleak's final
+    memory line for pid, or None)."""
+    argv = [AGENTLEAK, "-p", str(pid), "--requests", source] + list(extra) + ["60"]
+    out = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                            preexec_fn=die_with_parent)
+    try:
+        wait_for_stderr(proc, err, "tracing", time.monotonic() + TRACING_TIMEOUT)
+        result = drive()
+        proc.send_signal(signal.SIGINT)
+        if wait_proc(proc, time.monotonic() + STOP_TIMEOUT) is None:
+            raise HarnessTimeout("agentleak %s did not exit within %.0f s of SIGINT"
+                                 % (" ".join(argv[1:]), STOP_TIMEOUT))
+        proc_line = parse_final(read_file(out))["processes"].get(pid) or {}
+        return result, (proc_line.get("memory") or {}).get("requests")
+    finally:
+        stop_agentleak(proc)
+        out.close()
+        err.close()
 
 
 # ---------------------------------------------------------------------------

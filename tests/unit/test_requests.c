@@ -2,7 +2,7 @@
 /* test_requests.c - unit tests of cli/analyse/requests.c: parsing --requests SPEC.
  *
  * Only what needs no BPF and no process: requests_parse() of every kind of source (none:
- * time, "accept", "uprobe:PATH:SYMBOL", "usdt:PATH:PROVIDER:NAME", "metric:URL:NAME"), the
+ * time, "accept", "http", "uprobe:PATH:SYMBOL", "usdt:PATH:PROVIDER:NAME", "metric:URL:NAME"), the
  * exact one-line error of each malformed spec (requests.c's own, and for metric sources
  * the ones promscrape.c gives, passed through unchanged), the error buffer left alone on
  * success and cut safely when short, requests_kind() and requests_describe().
@@ -17,7 +17,8 @@
 
 #define ERRLEN 512
 
-#define GENERIC ": expected uprobe:PATH:SYMBOL, usdt:PATH:PROVIDER:NAME, accept or metric:URL:NAME"
+#define GENERIC                                                                                    \
+	": expected uprobe:PATH:SYMBOL, usdt:PATH:PROVIDER:NAME, accept, http or metric:URL:NAME"
 
 static const char *kind_name(enum req_kind k)
 {
@@ -30,6 +31,8 @@ static const char *kind_name(enum req_kind k)
 		return "usdt";
 	case REQ_ACCEPT:
 		return "accept";
+	case REQ_HTTP:
+		return "http";
 	case REQ_METRIC:
 		return "metric";
 	}
@@ -65,6 +68,7 @@ static void test_good(void)
 {
 	good(NULL, REQ_TIME, "time");
 	good("accept", REQ_ACCEPT, "accept");
+	good("http", REQ_HTTP, "http");
 	good("uprobe:/usr/bin/app:handle_request", REQ_UPROBE,
 	     "uprobe:/usr/bin/app:handle_request");
 	/* the path ends at the first ':' after the kind: a C++ name keeps its colons */
@@ -89,6 +93,11 @@ static void test_bad_kind(void)
 	bad("Accept", "invalid --requests 'Accept'" GENERIC);
 	bad("accept:", "invalid --requests 'accept:'" GENERIC);
 	bad("accept:80", "invalid --requests 'accept:80'" GENERIC);
+	/* http takes no arguments: no port, no path, no https */
+	bad("HTTP", "invalid --requests 'HTTP'" GENERIC);
+	bad("http:", "invalid --requests 'http:'" GENERIC);
+	bad("http:8080", "invalid --requests 'http:8080'" GENERIC);
+	bad("https", "invalid --requests 'https'" GENERIC);
 	bad("uprobe", "invalid --requests 'uprobe'" GENERIC);
 	bad("usdt", "invalid --requests 'usdt'" GENERIC);
 	bad("metric", "invalid --requests 'metric'" GENERIC);

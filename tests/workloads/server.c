@@ -23,11 +23,15 @@
  * agentleak_test:request at its top. /metrics scrapes go through
  * handle_request too but are not counted in app_requests_total.
  *
- * Single-threaded accept loop, one request per connection, 127.0.0.1 only.
+ * Single-threaded accept loop, 127.0.0.1 only. One request per connection, except
+ * that an HTTP/1.1 request without "Connection: close" keeps the connection open for
+ * the next one (keep-alive, not pipelined: the "http" request source's test, which
+ * must count each request where "accept" counts the connection once).
  * Prints "listening PORT" once ready.
  *
  * Usage: server PORT   (0: any free port)
  */
+#define _GNU_SOURCE /* strcasestr */
 #include <arpa/inet.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -74,6 +78,7 @@ static char *cache[CACHE_SLOTS];
 static char *grow_buf;
 static size_t grow_len;
 static unsigned long other_count;
+static int keep_alive; /* the request being answered keeps its connection open */
 
 NOINLINE void leak_fixed(void)
 {
@@ -197,9 +202,9 @@ static void respond(int fd, const char *status, const char *body, size_t body_le
 	int n;
 
 	n = snprintf(buf, sizeof(buf),
-	             "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-	             "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-	             status, body_len);
+	             "HTTP/1.%d %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
+	             "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
+	             keep_alive, status, body_len, keep_alive ? "keep-alive" : "close");
 	if (n < 0 || (size_t)n + body_len > sizeof(buf))
 		return;
 	memcpy(buf + n, body, body_len);
@@ -260,8 +265,9 @@ __attribute__((noinline, noipa)) void handle_request(int fd, const char *path)
 }
 
 /* Read the request head (up to the blank line) and return its path, cut at
- * '?' or ' ', or NULL for a request that is not "GET /...". */
-static char *read_path(int fd, char *req, size_t size)
+ * '?' or ' ', or NULL for a request that is not "GET /..." (*got: bytes read, 0 when
+ * the client closed). Sets keep_alive for an HTTP/1.1 GET that does not ask to close. */
+static char *read_path(int fd, char *req, size_t size, size_t *got)
 {
 	size_t len = 0;
 	char *path, *end;
@@ -277,9 +283,13 @@ static char *read_path(int fd, char *req, size_t size)
 			break;
 	}
 	req[len] = '\0';
+	*got = len;
+	keep_alive = 0;
 	if (strncmp(req, "GET /", 5))
 		return NULL;
 	path = req + 4;
+	end = path + strcspn(path, " \r\n");
+	keep_alive = !strncmp(end, " HTTP/1.1\r\n", 11) && !strcasestr(end, "\nConnection: close");
 	end = path + strcspn(path, " ?\r\n");
 	*end = '\0';
 	return path;
@@ -310,15 +320,22 @@ int main(int argc, char **argv)
 	printf("listening %d\n", ntohs(addr.sin_port));
 	fflush(stdout);
 	for (;;) {
-		int c = accept(s, NULL, NULL);
+		int c = accept(s, NULL, NULL), served;
+		size_t got;
 		char *path;
 
 		if (c < 0)
 			continue;
 		/* A client that sends nothing must not stall the loop for long. */
 		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
-		path = read_path(c, req, sizeof(req));
-		handle_request(c, path ? path : ""); /* not a GET: 404 */
+		for (served = 0;; served++) {
+			path = read_path(c, req, sizeof(req), &got);
+			if (served && !got)
+				break; /* the keep-alive client closed or went quiet */
+			handle_request(c, path ? path : ""); /* not a GET: 404 */
+			if (!keep_alive)
+				break;
+		}
 		close(c);
 	}
 }
