@@ -5,8 +5,10 @@
 # (pinned to CPU 1; build/demo/loadgen and agentleak on CPU 0, so the tracer's own CPU
 # does not slow the service), and measures GET / from loadgen (one connection per
 # request, as fast as the server answers), side by side in one run, for:
-#   plain | agentleak --mode growth | agentleak precise |
-#   agentleak precise --sample-bytes 524288
+#   plain | agentleak --mode growth | the same with --no-python | agentleak precise |
+#   the same with --no-python | agentleak precise --sample-bytes 524288
+# (Python frames are on by default for a CPython target: the -nopy rows measure the
+# stack walk's own cost)
 # Per configuration: a fresh service, 1000 warm-up requests, then ROUNDS pairs of
 # REQUESTS plain + REQUESTS traced, interleaved with the other configurations (see
 # pair() for why). The service's CPU per
@@ -16,7 +18,8 @@
 # Then one pass with kernel.bpf_stats_enabled=1 under --mode growth gives the run time
 # of each BPF program per request (kept out of the timed rounds: the stats cost too).
 # Run as root: bench/fastapi_throughput.sh   (BENCH_ROUNDS=12 pairs, BENCH_REQUESTS=2000,
-# BENCH_CONFIGS="A/A growth precise precise+sampling", BENCH_AGENTLEAK_ARGS: more options)
+# BENCH_CONFIGS="A/A growth growth-nopy precise precise-nopy precise+sampling",
+# BENCH_AGENTLEAK_ARGS: more options)
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -126,12 +129,12 @@ summary() {
 		             q[int((NR + 3) / 4)], q[int((3 * NR + 3) / 4)] }' "$tmp/pairs.${1//\//_}"
 }
 
-read -r -a configs <<<"${BENCH_CONFIGS:-A/A growth precise precise+sampling}"
+read -r -a configs <<<"${BENCH_CONFIGS:-A/A growth growth-nopy precise precise-nopy precise+sampling}"
 declare -A svc_of port_of
 services=()
 for c in "${configs[@]}"; do
 	case $c in
-	A/A | growth | precise | precise+sampling) ;;
+	A/A | growth | growth-nopy | precise | precise-nopy | precise+sampling) ;;
 	*) echo "fastapi_throughput: unknown configuration $c" >&2; exit 2 ;;
 	esac
 	start_service
@@ -145,7 +148,9 @@ for r in $(seq "$ROUNDS"); do
 		case $c in
 		A/A) pair "$c" none ;;
 		growth) pair "$c" --mode growth ${BENCH_AGENTLEAK_ARGS:-} ;;
+		growth-nopy) pair "$c" --mode growth --no-python ${BENCH_AGENTLEAK_ARGS:-} ;;
 		precise) pair "$c" ${BENCH_AGENTLEAK_ARGS:-} ;;
+		precise-nopy) pair "$c" --no-python ${BENCH_AGENTLEAK_ARGS:-} ;;
 		precise+sampling) pair "$c" --sample-bytes 524288 ${BENCH_AGENTLEAK_ARGS:-} ;;
 		esac
 	done

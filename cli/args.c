@@ -108,6 +108,10 @@ static const struct opt table[] = {
      AT(trend.capacity), .min = 8, .max = 256},
     {OPT_BYTES, "min-growth", 0, "B", "bytes/hour below which nothing is a leak (1048576)",
      AT(trend.min_growth_per_hour)},
+    {OPT_FLAG, "no-python", 0, NULL,
+     "native frames only, even in a CPython target (Python\n"
+     "frames are on by default for CPython 3.10 to 3.13)",
+     AT(no_python)},
     {OPT_TEXT, .help = "\nOutputs (all may be combined):\n"},
     {OPT_INCLUDE, .include = output_rows},
     {OPT_TEXT, .help = "\n"},

@@ -32,6 +32,7 @@ struct config {
 	double diagnose_for; /* --mode auto: window length (60) */
 	double diagnose_gap; /* < 0: DIAG_QUIET_FACTOR x diagnose_for */
 	bool check;          /* --check: probe the kernel and the BPF programs, then exit */
+	bool no_python;      /* --no-python: no Python frames */
 	struct trend_params trend;
 	struct output_opts out; /* the exporters' options, top and stack_depth */
 };

@@ -56,6 +56,8 @@ static void find_python(struct session *s, int i)
 	int pid = s->pids[i], r;
 
 	s->starget[i].py = NULL;
+	if (s->cfg->no_python)
+		return;
 	r = python_find(pid, &s->py[i], err, sizeof(err));
 	if (r == -ENOENT)
 		return;

@@ -2,9 +2,9 @@
 tests/workloads/fastapi_app.py under Debian's uvicorn (/usr/bin/python3, one
 process). Skipped (never passed) when fastapi or uvicorn cannot be imported.
 
-Debian's python3.11 is stripped and LTO-built: frames are symbolized from
-.dynsym only and the frame pointer walk is unreliable, so the tests look at
-verdicts and rates, never at frame names.
+Debian's python3.11 is stripped and LTO-built: its native frames say little, but
+agentleak walks the Python stack (bpf/python.bpf.h), so a leak's frame #0 is the
+Python line that allocated: LEAK_SITE, found in the app's source, in every tier.
 
 Truth for /leak: every request keeps one new bytes(4096), which CPython 3.11
 allocates as one calloc(1, 4129) (33 B of object header + 4096 B of payload),
@@ -24,6 +24,27 @@ TOLERANCE = 0.15
 
 # One connection per request (loadgen), so every request is one accept().
 SOURCE = "accept"
+
+
+def leak_site():
+    """'leak (fastapi_app.py:N)', N the line of /leak's append in the app's source."""
+    import os
+    from agentleak_test import ROOT
+    path = os.path.join(ROOT, "tests", "workloads", "fastapi_app.py")
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if "kept.append(bytes(KEPT_SIZE))" in line:
+                return "leak (fastapi_app.py:%d)" % n
+    raise AssertionError("no kept.append(bytes(KEPT_SIZE)) in %s" % path)
+
+
+def expect_site(run, stacks, what):
+    """The biggest of stacks (leaks) is named by its Python line."""
+    site = leak_site()
+    top = max(stacks, key=lambda s: s["live_bytes"], default=None)
+    if top is None or frame0(top) != site:
+        run.problem("%s: frame #0 of the biggest leak is %r, expected the Python line %r"
+                    % (what, frame0(top) if top else None, site))
 
 
 def biggest_stacks_text(run, n=6):
@@ -56,6 +77,7 @@ def test_fastapi_leak():
                         % (KEPT_PER_REQUEST, round(TOLERANCE * 100),
                            [s["verdict"]["text"] for s in leaks] or "none",
                            biggest_stacks_text(run)))
+        expect_site(run, good, "precise tier, final report")
         mem = run.final["processes"][run.pid]["memory"]
         if mem and mem["requests"] is not None and not within(mem["requests"], COUNT, 0.02):
             run.problem("final report: memory line says %d requests, the load sent %d"
@@ -95,6 +117,7 @@ def test_fastapi_growth_leak():
                         "+-%d%%; the biggest stacks:\n%s"
                         % (rate, KEPT_PER_REQUEST, round(TOLERANCE * 100),
                            biggest_stacks_text(run)))
+        expect_site(run, leaks, "growth tier, final report")
         run.finish()
 
 
