@@ -39,7 +39,7 @@ import agentleak_test  # noqa: E402
 
 UNIT_TIMEOUT = 120         # seconds per unit-test binary
 INTEGRATION_TIMEOUT = 150  # seconds per integration test (the harness has its own)
-FUZZ_SECONDS = 3           # per fuzz harness (make fuzz runs them longer)
+FUZZ_SECONDS = 2           # per fuzz harness (make fuzz runs them longer)
 
 
 class TestTimeout(AssertionError):

@@ -185,30 +185,33 @@ static void fill_pyframe(const struct snap_input *in, const struct py_interp *py
 
 /* Python frames stand where the interpreter runs them: the native frames up to the
  * first one in the interpreter's object (a C extension's, libc's), then the Python
- * stack, innermost first; the interpreter's own native frames are left out. */
-static int merge_python(const struct snap_input *in, struct snap_stack *s)
+ * stack, innermost first; the interpreter's own native frames are left out (and never
+ * symbolized: with pyenv's DWARF that is most of a report's time). Returns the frames
+ * made, 0 when the stack has no Python frames to show. */
+static int python_frames(const struct snap_input *in, struct snap_stack *s, const __u64 *ips,
+                         int nips)
 {
 	const struct py_interp *py = python_of(in, s->key.tgid);
 	struct al_py_stack ps;
-	struct snap_frame *v;
 	int keep, i, n;
 
-	if (!py || !in->pysyms || sampler_pystack(in->sampler, s->key.pystack, &ps) || !ps.nframes)
+	if (!s->key.pystack || !py || !in->pysyms ||
+	    sampler_pystack(in->sampler, s->key.pystack, &ps) || !ps.nframes)
 		return 0;
-	for (keep = 0; keep < s->nframes; keep++)
-		if (!strcmp(s->frames[keep].module, py->path))
-			break;
-	n = keep + ps.nframes;
+	for (keep = 0; keep < nips && (ips[keep] < py->lo || ips[keep] >= py->hi); keep++)
+		;
+	n = keep + (int)ps.nframes;
 	if (n > in->max_depth)
 		n = in->max_depth > keep ? in->max_depth : keep;
-	v = realloc(s->frames, (n ? n : 1) * sizeof(*v));
-	if (!v)
+	s->frames = calloc(n, sizeof(*s->frames));
+	if (!s->frames)
 		return -ENOMEM;
-	for (i = keep; i < n; i++)
-		fill_pyframe(in, py, s->key.tgid, &ps.frames[i - keep], &v[i]);
-	s->frames = v;
+	for (i = 0; i < keep; i++)
+		fill_frame(in, s->key.tgid, ips[i], &s->frames[i]);
+	for (; i < n; i++)
+		fill_pyframe(in, py, s->key.tgid, &ps.frames[i - keep], &s->frames[i]);
 	s->nframes = n;
-	return 0;
+	return n;
 }
 
 /* Frame 0 is the caller read at entry; the kernel's frame 0 is the allocator itself. */
@@ -227,6 +230,13 @@ static int fill_frames(const struct snap_input *in, struct snap_stack *s)
 	}
 	if (n < 1)
 		n = 1;
+	i = python_frames(in, s, ips, n);
+	if (i < 0)
+		return -ENOMEM;
+	if (i > 0) {
+		stack_id(s);
+		return 0;
+	}
 	if (n > in->max_depth)
 		n = in->max_depth;
 	s->frames = calloc(n, sizeof(*s->frames));
@@ -235,8 +245,6 @@ static int fill_frames(const struct snap_input *in, struct snap_stack *s)
 	for (i = 0; i < n; i++)
 		fill_frame(in, s->key.tgid, ips[i], &s->frames[i]);
 	s->nframes = n;
-	if (s->key.pystack && merge_python(in, s))
-		return -ENOMEM;
 	stack_id(s);
 	return 0;
 }

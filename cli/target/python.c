@@ -105,6 +105,7 @@ const char *python_version_str(unsigned int version, char *buf, size_t len)
 struct candidate {
 	char path[4096];               /* as the target sees it */
 	unsigned long long start, end; /* its mapping at file offset 0 */
+	unsigned long long hi;         /* the end of its last mapping */
 };
 
 struct scan {
@@ -131,9 +132,15 @@ static int add_candidate(struct procmaps_entry *e, void *arg)
 	unsigned int major, minor;
 	int i;
 
-	if (e->offset || !e->inode || s->n == (int)(sizeof(s->c) / sizeof(s->c[0])))
+	if (!e->inode)
 		return 0;
 	procmaps_strip_deleted(e->path);
+	/* The object's other mappings follow its first: they extend its range. */
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->c[i].path, e->path) && e->end > s->c[i].hi)
+			s->c[i].hi = e->end;
+	if (e->offset || s->n == (int)(sizeof(s->c) / sizeof(s->c[0])))
+		return 0;
 	if (strcmp(e->path, s->exe) && !name_version(e->path, &major, &minor))
 		return 0;
 	for (i = 0; i < s->n; i++)
@@ -142,6 +149,7 @@ static int add_candidate(struct procmaps_entry *e, void *arg)
 	snprintf(s->c[s->n].path, sizeof(s->c[0].path), "%s", e->path);
 	s->c[s->n].start = e->start;
 	s->c[s->n].end = e->end;
+	s->c[s->n].hi = e->end;
 	s->n++;
 	return 0;
 }
@@ -248,6 +256,8 @@ static int try_candidate(int pid, const struct candidate *c, struct py_interp *p
 	memset(py, 0, sizeof(*py));
 	snprintf(py->path, sizeof(py->path), "%s", c->path);
 	py->base = c->start - low;
+	py->lo = c->start;
+	py->hi = c->hi;
 	py->runtime = py->base + d.runtime.st_value;
 	py->code_type = py->base + d.code_type.st_value;
 	py->none = d.has_none ? py->base + d.none.st_value : 0;

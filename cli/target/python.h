@@ -25,6 +25,7 @@ struct py_interp {
 	unsigned int version;       /* PY_VERSION_HEX (0x030b02f0), or major/minor only (3.10) */
 	char path[4096];            /* the object holding the interpreter, as the target sees it */
 	unsigned long long base;    /* load bias: address = base + ELF virtual address */
+	unsigned long long lo, hi;  /* where the object is mapped: [lo, hi) */
 	unsigned long long runtime; /* &_PyRuntime in the process */
 	unsigned long long code_type; /* &PyCode_Type */
 	unsigned long long none;      /* &_Py_NoneStruct */
