@@ -7,9 +7,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include "base/hash.h"
 #include "base/text.h"
+#include "base/vmread.h"
 #include "symbols/pycode.h"
 
 /* 3.10: (bytes, line delta) pairs; a delta of -128 means "no line" for the range. */
@@ -185,16 +185,6 @@ int pycode_utf8(uint32_t state, const unsigned char *data, size_t nchars, char *
 	return (int)o;
 }
 
-static int read_mem(int pid, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
-	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-
-	if (n == (ssize_t)len)
-		return 0;
-	return n < 0 ? -errno : -EFAULT;
-}
-
 /* A str object of the target as printable UTF-8 (text.h) into out. */
 static int read_str(int pid, const struct py_interp *py, uint64_t addr, char *out, size_t len)
 {
@@ -206,7 +196,7 @@ static int read_str(int pid, const struct py_interp *py, uint64_t addr, char *ou
 	int r;
 
 	out[0] = '\0';
-	r = read_mem(pid, addr, head, sizeof(head));
+	r = vm_read(pid, addr, head, sizeof(head));
 	if (r)
 		return r;
 	memcpy(&nchars, head + 16, sizeof(nchars));
@@ -220,7 +210,7 @@ static int read_str(int pid, const struct py_interp *py, uint64_t addr, char *ou
 	data = malloc(nchars * kind + 1);
 	if (!data)
 		return -ENOMEM;
-	r = read_mem(pid, at, data, nchars * kind);
+	r = vm_read(pid, at, data, nchars * kind);
 	if (!r && pycode_utf8(state, data, nchars, out, len) < 0)
 		r = -EINVAL;
 	free(data);
@@ -231,7 +221,7 @@ static int read_str(int pid, const struct py_interp *py, uint64_t addr, char *ou
 
 static int read_u64(int pid, uint64_t addr, uint64_t *v)
 {
-	return read_mem(pid, addr, v, sizeof(*v));
+	return vm_read(pid, addr, v, sizeof(*v));
 }
 
 int pycode_read(int pid, const struct py_interp *py, uint64_t addr, struct pycode *code)
@@ -253,7 +243,7 @@ int pycode_read(int pid, const struct py_interp *py, uint64_t addr, struct pycod
 	if (!r)
 		r = read_u64(pid, addr + l->code_filename, &file);
 	if (!r)
-		r = read_mem(pid, addr + l->code_firstlineno, &first, sizeof(first));
+		r = vm_read(pid, addr + l->code_firstlineno, &first, sizeof(first));
 	if (!r)
 		r = read_u64(pid, addr + l->code_linetable, &table);
 	if (!r)
@@ -261,7 +251,7 @@ int pycode_read(int pid, const struct py_interp *py, uint64_t addr, struct pycod
 	if (!r)
 		r = read_str(pid, py, file, code->file, sizeof(code->file));
 	if (!r)
-		r = read_mem(pid, table + 16, &size, sizeof(size));
+		r = vm_read(pid, table + 16, &size, sizeof(size));
 	if (r)
 		return r;
 	code->firstlineno = first;
@@ -271,7 +261,7 @@ int pycode_read(int pid, const struct py_interp *py, uint64_t addr, struct pycod
 	code->table = malloc(code->table_len + 1);
 	if (!code->table)
 		return -ENOMEM;
-	r = read_mem(pid, table + 32, code->table, code->table_len);
+	r = vm_read(pid, table + 32, code->table, code->table_len);
 	if (r)
 		pycode_release(code);
 	return r;

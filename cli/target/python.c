@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/uio.h>
 #include "base/errbuf.h"
 #include "base/procmaps.h"
 #include "base/safeio.h"
+#include "base/vmread.h"
 #include "target/python.h"
 
 #define N AL_PY_NONE
@@ -332,27 +332,17 @@ int python_find(int pid, struct py_interp *py, char *err, size_t errlen)
 	return 0;
 }
 
-static int read_mem(int pid, unsigned long long addr, void *buf, size_t len)
-{
-	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
-	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-
-	if (n == (ssize_t)len)
-		return 0;
-	return n < 0 ? -errno : -EFAULT;
-}
-
 int python_check(int pid, const struct py_interp *py)
 {
 	unsigned long long interp, back;
 	int r;
 
-	r = read_mem(pid, py->runtime + py->layout.interp_head, &interp, sizeof(interp));
+	r = vm_read(pid, py->runtime + py->layout.interp_head, &interp, sizeof(interp));
 	if (r)
 		return r;
 	if (!interp)
 		return -EAGAIN;
-	r = read_mem(pid, interp + py->layout.interp_runtime, &back, sizeof(back));
+	r = vm_read(pid, interp + py->layout.interp_runtime, &back, sizeof(back));
 	if (r)
 		return r == -EFAULT ? -EINVAL : r;
 	return back == py->runtime ? 0 : -EINVAL;
