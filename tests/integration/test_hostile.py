@@ -18,6 +18,7 @@ import tempfile
 import time
 
 from agentleak_test import (AGENTLEAK, TOP_ARGS, check_run, die_with_parent, expect_leak,
+                            format_stacks,
                             expect_nothing_live, read_file, require_agentleak, require_root,
                             run_agentleak_error, run_workload_under_agentleak, running_workload,
                             start_workload, tail, wait_for_stderr, wait_proc, workload)
@@ -437,4 +438,34 @@ def test_no_stable_verdict_with_a_rising_interval():
         v = s["verdict"]
         if v and v["ci"] and v["kind"] == "stable" and v["ci"][0] > 0:
             run.problem("contradiction: %s" % v["text"])
+    run.finish()
+
+
+def test_fake_python_cannot_derail_the_walk():
+    """A C program that passes for CPython 3.11 (tests/workloads/fakepy.c) with a cyclic
+    thread list, a cyclic frame chain of non-code objects, and a frame chain rewritten
+    under the reader: the walk ends (bounded), the tracing stays exact, agentleak exits 0."""
+    modes = ["threads", "frames", "moving"]
+    run = run_workload_under_agentleak([[workload("fakepy"), m] for m in modes],
+                                       ["--stack-depth", "4", "-T", "5000"], timeout=60)
+    check_run(run)
+    for mode, pid in zip(modes, run.pids):
+        if "pid %d runs CPython 3.11.0" % pid not in run.stderr:
+            run.problem("fakepy %s (pid %d): not taken for CPython 3.11.0" % (mode, pid))
+        mine = [s for s in run.report["stacks"] if s["pid"] == pid and s["kind"] == "malloc"
+                and (s["frames"] and (s["frames"][0].startswith("leak_here+")
+                                      or s["frames"][0].startswith("[python code 0x")))]
+        got = (sum(s["live_bytes"] for s in mine), sum(s["live_objects"] for s in mine))
+        if got != (1000 * 100, 1000):
+            run.problem("fakepy %s (pid %d): expected 100000 B live in 1000 objects at "
+                        "leak_here or its fake Python frames, got %d B in %d:\n%s"
+                        % (mode, pid, got[0], got[1], format_stacks(
+                            [s for s in run.report["stacks"] if s["pid"] == pid][:6])))
+        python = [s for s in mine if s["frames"][0].startswith("[python code 0x")]
+        if mode == "threads" and python:
+            run.problem("fakepy threads: a Python stack from a thread list that never holds "
+                        "the thread:\n%s" % format_stacks(python))
+        if mode == "frames" and (len(python) != 1 or len(python[0]["frames"]) != 4):
+            run.problem("fakepy frames: expected one stack of 4 fake Python frames (the "
+                        "cycle, cut), got:\n%s" % format_stacks(mine))
     run.finish()

@@ -6,7 +6,8 @@
 # trend tests, with a USDT probe: needs <sys/sdt.h> from systemtap-sdt-dev) and
 # rss_retain; alloc_funcs is built a second time without frame pointers
 # (OUTDIR/alloc_funcs_nofp), hostile a second time statically (OUTDIR/hostile_static:
-# malloc in the executable) and nolibc is a static program without libc.
+# malloc in the executable), fakepy with -rdynamic (it passes for CPython by its
+# exported symbols) and nolibc is a static program without libc.
 # fastapi_app.py is not built: uvicorn runs it from this folder.
 set -eu
 
@@ -28,6 +29,7 @@ mkdir -p "$out"
 for f in "$src"/*.c; do
 	name=$(basename "$f" .c)
 	[ "$name" = nolibc ] && continue
+	[ "$name" = fakepy ] && continue
 	echo "  CC      $out/$name"
 	$cc $cflags -o "$out/$name" "$f"
 done
@@ -38,6 +40,9 @@ $cc -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -pthread \
 
 echo "  CC      $out/hostile_static"
 $cc $cflags -static -o "$out/hostile_static" "$src/hostile.c"
+
+echo "  CC      $out/fakepy"
+$cc $cflags -rdynamic -o "$out/fakepy" "$src/fakepy.c"
 
 echo "  CC      $out/nolibc"
 $cc -static -nostdlib -O2 -fno-stack-protector -Wall -Wextra \
