@@ -444,10 +444,11 @@ def test_no_stable_verdict_with_a_rising_interval():
 def test_fake_python_cannot_derail_the_walk():
     """A C program that passes for CPython 3.11 (tests/workloads/fakepy.c) with a cyclic
     thread list, a cyclic frame chain of non-code objects, and a frame chain rewritten
-    under the reader: the walk ends (bounded), the tracing stays exact, agentleak exits 0."""
+    under the reader: the walk ends (bounded), the tracing stays exact, agentleak exits 0.
+    Two frames a stack: a libc frame would cost seconds of debug-info loading per process."""
     modes = ["threads", "frames", "moving"]
     run = run_workload_under_agentleak([[workload("fakepy"), m] for m in modes],
-                                       ["--stack-depth", "4", "-T", "5000"], timeout=60)
+                                       ["--stack-depth", "2", "-T", "5000"], timeout=60)
     check_run(run)
     for mode, pid in zip(modes, run.pids):
         if "pid %d runs CPython 3.11.0" % pid not in run.stderr:
@@ -456,8 +457,8 @@ def test_fake_python_cannot_derail_the_walk():
                 and (s["frames"] and (s["frames"][0].startswith("leak_here+")
                                       or s["frames"][0].startswith("[python code 0x")))]
         got = (sum(s["live_bytes"] for s in mine), sum(s["live_objects"] for s in mine))
-        if got != (1000 * 100, 1000):
-            run.problem("fakepy %s (pid %d): expected 100000 B live in 1000 objects at "
+        if got != (300 * 100, 300):
+            run.problem("fakepy %s (pid %d): expected 30000 B live in 300 objects at "
                         "leak_here or its fake Python frames, got %d B in %d:\n%s"
                         % (mode, pid, got[0], got[1], format_stacks(
                             [s for s in run.report["stacks"] if s["pid"] == pid][:6])))
@@ -465,7 +466,7 @@ def test_fake_python_cannot_derail_the_walk():
         if mode == "threads" and python:
             run.problem("fakepy threads: a Python stack from a thread list that never holds "
                         "the thread:\n%s" % format_stacks(python))
-        if mode == "frames" and (len(python) != 1 or len(python[0]["frames"]) != 4):
-            run.problem("fakepy frames: expected one stack of 4 fake Python frames (the "
-                        "cycle, cut), got:\n%s" % format_stacks(mine))
+        if mode == "frames" and (len(python) != 1 or len(python[0]["frames"]) != 2):
+            run.problem("fakepy frames: expected one stack of fake Python frames (the cycle, "
+                        "cut at --stack-depth 2), got:\n%s" % format_stacks(mine))
     run.finish()

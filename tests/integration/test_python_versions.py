@@ -44,7 +44,7 @@ def test_python_frames_every_version():
         raise Skip("no CPython 3.10-3.13 installed: %s" % ", ".join(INTERPRETERS))
     old = os.access(OLD, os.X_OK)
     argvs = [[p, PYLEAK] for p in pythons] + ([[OLD, PYLEAK]] if old else [])
-    run = run_workload_under_agentleak(argvs, ["-T", "400", "--stack-depth", "2"],
+    run = run_workload_under_agentleak(argvs, ["-T", "400", "--stack-depth", "1"],
                                        timeout=120)
     check_run(run)
     main_site = "leak_here (pyleak.py:%d)" % line_of("# the main thread's leak")
