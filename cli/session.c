@@ -78,6 +78,12 @@ static void find_python(struct session *s, int i)
 	s->starget[i].py = &s->py[i];
 	fprintf(stderr, "agentleak: pid %d runs CPython %s (%s): Python frames on\n", pid,
 	        python_version_str(s->py[i].version, v, sizeof(v)), s->py[i].path);
+	if (python_pymalloc(pid) && s->cfg->mode != TIER_MODE_GROWTH)
+		fprintf(stderr,
+		        "agentleak: pid %d: objects of 512 B or less come from pymalloc's arenas, "
+		        "seen as the arenas' mmaps at the Python line that made each; "
+		        "PYTHONMALLOC=malloc at its next start makes every object exact\n",
+		        pid);
 }
 
 /* Check each target, take a thread for its process, find what the mode probes in it. */

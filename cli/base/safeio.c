@@ -2,6 +2,7 @@
 /* safeio.c - opening and reading files that a traced process controls (see safeio.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include "base/safeio.h"
@@ -107,4 +108,15 @@ ssize_t safeio_read_small(const char *path, char *buf, size_t size)
 	buf[len] = '\0';
 	close(fd);
 	return (ssize_t)len;
+}
+
+char *safeio_env_value(char *env, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+	char *s;
+
+	for (s = env; s < env + len; s += strlen(s) + 1)
+		if (!strncmp(s, name, n) && s[n] == '=')
+			return s + n + 1;
+	return NULL;
 }

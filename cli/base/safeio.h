@@ -26,6 +26,9 @@ bool safeio_special(const char *path);
 char *safeio_read_fd(int fd, size_t *lenp);
 /* The same for the file at path, opened by safeio_open(). */
 char *safeio_read_file(const char *path, size_t *lenp);
+/* The value of variable name in an environment block (/proc/PID/environ: len bytes of
+ * NUL-separated VAR=value strings, with a NUL after them), or NULL. Pure. */
+char *safeio_env_value(char *env, size_t len, const char *name);
 /* A small file the kernel writes (/proc/PID/stat, status, comm; a cgroup's memory.max)
  * into buf, NUL-terminated and cut to size - 1 bytes. Returns its length, or -errno. */
 ssize_t safeio_read_small(const char *path, char *buf, size_t size);

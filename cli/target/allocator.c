@@ -795,13 +795,7 @@ void allocator_preload_list(char *list, void (*fn)(const char *entry, void *arg)
 
 char *allocator_env_preload(char *env, size_t len)
 {
-	static const char key[] = "LD_PRELOAD=";
-	char *s;
-
-	for (s = env; s < env + len; s += strlen(s) + 1)
-		if (!strncmp(s, key, sizeof(key) - 1))
-			return s + sizeof(key) - 1;
-	return NULL;
+	return safeio_env_value(env, len, "LD_PRELOAD");
 }
 
 static void queue_preload(const char *entry, void *arg)

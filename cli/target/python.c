@@ -347,3 +347,20 @@ int python_check(int pid, const struct py_interp *py)
 		return r == -EFAULT ? -EINVAL : r;
 	return back == py->runtime ? 0 : -EINVAL;
 }
+
+bool python_pymalloc(int pid)
+{
+	char path[64], *env, *v;
+	bool pymalloc = true;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	env = safeio_read_file(path, &len);
+	if (!env)
+		return true;
+	v = safeio_env_value(env, len, "PYTHONMALLOC");
+	if (v && (!strcmp(v, "malloc") || !strcmp(v, "malloc_debug")))
+		pymalloc = false;
+	free(env);
+	return pymalloc;
+}

@@ -51,6 +51,11 @@ int python_debug_offsets(const unsigned char *buf, size_t len, struct al_py_layo
  * -errno when the memory cannot be read. */
 int python_check(int pid, const struct py_interp *py);
 
+/* How the process's small objects are allocated: false when PYTHONMALLOC (in its
+ * environment) sends every object to malloc ("malloc", "malloc_debug"), true for
+ * pymalloc's arenas, whose objects the precise tier sees only as arena mmaps. */
+bool python_pymalloc(int pid);
+
 /* "3.11.2" (or "3.10" when only major.minor are known) into buf. */
 const char *python_version_str(unsigned int version, char *buf, size_t len);
 

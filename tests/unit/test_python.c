@@ -14,9 +14,12 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "base/safeio.h"
 #include "target/python.h"
 
 #include "check.h"
+
+static const char *child_pymalloc; /* PYTHONMALLOC for the next start(), or NULL */
 
 /* Start python, wait until its interpreter is up (it writes a line), return its pid. */
 static int start(const char *python)
@@ -30,6 +33,8 @@ static int start(const char *python)
 	if (pid == 0) {
 		dup2(fd[1], 1);
 		close(fd[0]);
+		if (child_pymalloc)
+			setenv("PYTHONMALLOC", child_pymalloc, 1);
 		execl(python, python, "-c",
 		      "import sys, time; print(1, flush=True); time.sleep(30)", (char *)NULL);
 		_exit(127);
@@ -115,6 +120,32 @@ static void old_python(void)
 		stop(pid);
 }
 
+/* PYTHONMALLOC=malloc: every object through malloc, so nothing to warn about. */
+static void pymalloc(void)
+{
+	const char *python = "/usr/bin/python3.11";
+	char env[] = "A=1\0PYTHONMALLOCX=malloc\0PYTHONMALLOC=malloc_debug\0";
+	int pid;
+
+	CHECK(!strcmp(safeio_env_value(env, sizeof(env) - 1, "PYTHONMALLOC"), "malloc_debug") &&
+	          !safeio_env_value(env, sizeof(env) - 1, "PYTHON"),
+	      "an environment variable by its whole name");
+	if (access(python, X_OK)) {
+		SKIP("%s is not installed", python);
+		return;
+	}
+	pid = start(python);
+	CHECK(pid > 0 && python_pymalloc(pid), "a default interpreter uses pymalloc");
+	if (pid > 0)
+		stop(pid);
+	child_pymalloc = "malloc";
+	pid = start(python);
+	child_pymalloc = NULL;
+	CHECK(pid > 0 && !python_pymalloc(pid), "PYTHONMALLOC=malloc: every object by malloc");
+	if (pid > 0)
+		stop(pid);
+}
+
 static void debug_offsets(void)
 {
 	unsigned char buf[PY_DEBUG_OFFSETS_LEN] = {0};
@@ -162,6 +193,7 @@ int main(void)
 	interpreter("/root/.pyenv/versions/3.13.0/bin/python3.13", 3, 13, false);
 	not_python();
 	old_python();
+	pymalloc();
 	debug_offsets();
 	return check_done();
 }
