@@ -129,16 +129,21 @@ static __always_inline __u64 py_tstate(struct py_walk *w, const struct al_py_pro
  * (a hash of the frames), 0 when tgid runs no CPython or the thread has no frames. */
 __noinline __u64 py_stack_of(__u32 tgid)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	const struct al_py_proc *p = bpf_map_lookup_elem(&py_procs, &tgid);
-	struct py_walk *w = walk_state();
 	__u64 tstate, frame = 0, h = 0xcbf29ce484222325ULL;
 	const struct al_py_layout *l;
+	struct task_struct *task;
+	struct py_walk *w;
 	__u32 i, n;
 
-	if (!p || !w)
+	/* Every allocation of every target passes here: one lookup for a native one. */
+	if (!p)
+		return 0;
+	w = walk_state();
+	if (!w)
 		return 0;
 	l = &p->layout;
+	task = bpf_get_current_task_btf();
 	w->fsbase = BPF_CORE_READ(task, thread.fsbase);
 	tstate = py_tstate(w, p, (__u32)bpf_get_current_pid_tgid());
 	if (!tstate ||

@@ -32,23 +32,12 @@ static void entry(const char *e, void *arg)
 	t->entries++;
 }
 
-static char *copy(const uint8_t *data, size_t size)
-{
-	char *text = malloc(size + 1);
-
-	if (text) {
-		memcpy(text, data, size);
-		text[size] = '\0';
-	}
-	return text;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct text t = {0};
 	char *env, *list;
 
-	env = copy(data, size);
+	env = fuzz_text(data, size);
 	if (!env)
 		return 0;
 	t.start = env;
@@ -63,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(env);
 
-	list = copy(data, size);
+	list = fuzz_text(data, size);
 	if (!list)
 		return 0;
 	t = (struct text){.start = list, .end = list + size};

@@ -46,9 +46,9 @@ static int check(struct procmaps_entry *e, void *arg)
 	         e->end, e->perms, e->offset, e->major, e->minor, e->inode, e->path);
 	MUST(!procmaps_parse_line(line, &again), "written back, not parsed: %s", line);
 	MUST(again.start == e->start && again.end == e->end && !strcmp(again.perms, e->perms) &&
-	         again.offset == e->offset && again.major == e->major &&
-	         again.minor == e->minor && again.inode == e->inode &&
-	         !strcmp(again.path, e->path) && again.pathlen == e->pathlen,
+	         again.offset == e->offset && again.major == e->major && again.minor == e->minor &&
+	         again.inode == e->inode && !strcmp(again.path, e->path) &&
+	         again.pathlen == e->pathlen,
 	     "written back, parsed otherwise: %s", line);
 	free(line);
 
@@ -69,11 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct text t;
 	char *text;
 
-	text = malloc(size + 1);
+	text = fuzz_text(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	t.start = text;
 	t.end = text + size;
 	MUST(procmaps_each(text, size, check, &t) == 0, "procmaps_each stopped by itself");

@@ -44,11 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct procmem m;
 	char *text;
 
-	text = malloc(size + 1);
+	text = fuzz_text(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	memset(&m, 0xa5, sizeof(m));
 	MUST(procmem_parse_status(text, &m) == 0, "procmem_parse_status failed");
 	free(text);

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define MUST(cond, ...)                                                                            \
 	do {                                                                                       \
@@ -17,5 +18,18 @@
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)
+
+/* The input as a C string: a copy with a NUL after its size bytes (NULL: no memory),
+ * for the parsers that take text the way agentleak reads it from /proc. */
+static inline char *fuzz_text(const unsigned char *data, size_t size)
+{
+	char *text = malloc(size + 1);
+
+	if (text) {
+		memcpy(text, data, size);
+		text[size] = '\0';
+	}
+	return text;
+}
 
 #endif /* AL_FUZZ_MUST_H */
