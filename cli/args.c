@@ -112,6 +112,11 @@ static const struct opt table[] = {
      "native frames only, even in a CPython target (Python\n"
      "frames are on by default for CPython 3.10 to 3.13)",
      AT(no_python)},
+    {OPT_FLAG, "python-objects", 0, NULL,
+     "name what leaked: read the object headers of a sample\n"
+     "of each Python leak's live blocks (256 blocks, or 8 MiB\n"
+     "of pages or arenas) and list their types with counts",
+     AT(python_objects)},
     {OPT_TEXT, .help = "\nOutputs (all may be combined):\n"},
     {OPT_INCLUDE, .include = output_rows},
     {OPT_TEXT, .help = "\n"},
@@ -209,6 +214,10 @@ static int check(const struct config *c, char *err, size_t errlen)
 		return opt_fail(err, errlen,
 		                "--sample-bytes samples allocator calls: it has no meaning with "
 		                "--mode growth");
+	if (c->python_objects && c->no_python)
+		return opt_fail(err, errlen,
+		                "--python-objects reads the objects of Python stacks: it cannot be "
+		                "combined with --no-python");
 	if ((c->diagnose_for || c->diagnose_gap) && c->mode != TIER_MODE_AUTO)
 		return opt_fail(err, errlen,
 		                "--diagnose-for and --diagnose-gap set the diagnosis windows of "

@@ -33,6 +33,7 @@ struct config {
 	double diagnose_gap; /* < 0: DIAG_QUIET_FACTOR x diagnose_for */
 	bool check;          /* --check: probe the kernel and the BPF programs, then exit */
 	bool no_python;      /* --no-python: no Python frames */
+	bool python_objects; /* --python-objects: type names of leaked blocks */
 	struct trend_params trend;
 	struct output_opts out; /* the exporters' options, top and stack_depth */
 };

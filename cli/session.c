@@ -32,6 +32,7 @@ struct session {
 	struct outputs *out;
 	struct symbolizer *sym;
 	struct pysyms *pysyms;
+	struct pyobjects *pyobjects; /* --python-objects, else NULL */
 	struct req_source *req;
 	struct analyser *an;
 	struct attacher *att;
@@ -136,6 +137,7 @@ static void emit(struct session *s, enum emit what, double elapsed, bool diagnos
 	    .an = s->an,
 	    .sym = s->sym,
 	    .pysyms = s->pysyms,
+	    .pyobjects = s->pyobjects,
 	    .sampler = s->smpl,
 	    .targets = s->starget,
 	    .ntargets = s->ntargets,
@@ -257,7 +259,8 @@ struct session *session_open(const struct config *c)
 		die("%s", err);
 	s->sym = sym_new();
 	s->pysyms = pysyms_new();
-	if (!s->sym || !s->pysyms)
+	s->pyobjects = c->python_objects ? pyobjects_new() : NULL;
+	if (!s->sym || !s->pysyms || (c->python_objects && !s->pyobjects))
 		die("out of memory");
 	s->req = requests_parse(c->requests, err, sizeof(err));
 	if (!s->req)
@@ -305,6 +308,7 @@ static void forget_program(struct session *s, const struct target *t)
 	sym_forget_process(s->sym, t->pid);
 	sym_add_process(s->sym, t->pid);
 	pysyms_forget(s->pysyms, t->pid);
+	pyobjects_forget(s->pyobjects, t->pid);
 	attach_python(s->att, t->pid, NULL, err, sizeof(err));
 	find_python(s, (int)(t - s->targets));
 }
@@ -409,6 +413,7 @@ int session_close(struct session *s)
 	attach_close(s->att);
 	sym_free(s->sym);
 	pysyms_free(s->pysyms);
+	pyobjects_free(s->pyobjects);
 	free(s);
 	return status;
 }

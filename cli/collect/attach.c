@@ -735,6 +735,8 @@ int attach_map_fd(struct attacher *a, enum attach_map which)
 		return bpf_map__fd(a->base->maps.requests);
 	case ATTACH_MAP_PY_STACKS:
 		return bpf_map__fd(a->base->maps.py_stacks);
+	case ATTACH_MAP_ALLOCS:
+		return bpf_map__fd(a->base->maps.allocs);
 	}
 	return -1;
 }

@@ -29,6 +29,7 @@ enum attach_map {
 	ATTACH_MAP_EVENTS,
 	ATTACH_MAP_REQUESTS,
 	ATTACH_MAP_PY_STACKS, /* struct al_py_stack by the hash in a key's pystack */
+	ATTACH_MAP_ALLOCS,    /* live blocks and touched pages by address */
 };
 
 /* Walk the Python stacks of process pid with this layout from now on (proc NULL: stop,

@@ -178,6 +178,18 @@ void regions_forget(struct regions *r, __u32 tgid)
 	}
 }
 
+int regions_each(const struct regions *r, const struct al_stack_key *key,
+                 int (*fn)(void *ctx, __u64 start, __u64 end), void *ctx)
+{
+	int i, ret;
+
+	for (i = 0; i < r->nranges; i++)
+		if (al_stack_key_equal(&r->owners[r->ranges[i].owner].key, key) &&
+		    (ret = fn(ctx, r->ranges[i].start, r->ranges[i].end)))
+			return ret;
+	return 0;
+}
+
 const struct region_owner *regions_owners(struct regions *r, int *n)
 {
 	*n = r->nowners;

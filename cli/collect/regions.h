@@ -27,6 +27,10 @@ int regions_remap(struct regions *r, __u32 tgid, __u64 old, __u64 oldlen, __u64 
                   __u64 newlen);
 /* Drop every range of a process (it exited) but keep its owners' totals. */
 void regions_forget(struct regions *r, __u32 tgid);
+/* Call fn for each live range [start, end) of the owner key, until fn returns non-zero
+ * (which is returned); 0 after the last. */
+int regions_each(const struct regions *r, const struct al_stack_key *key,
+                 int (*fn)(void *ctx, __u64 start, __u64 end), void *ctx);
 /* Owners with their current totals; valid until the next call that changes r. */
 const struct region_owner *regions_owners(struct regions *r, int *n);
 

@@ -32,7 +32,7 @@ struct canon_slot {
 };
 
 struct sampler {
-	int stats_fd, stacks_fd, counters_fd, py_stacks_fd;
+	int stats_fd, stacks_fd, counters_fd, py_stacks_fd, allocs_fd;
 	const volatile __u32 *stats_next; /* slots in use */
 	__u32 stats_max;
 	const struct al_stack_slot *slots; /* the stats map, mapped read-only */
@@ -84,6 +84,7 @@ struct sampler *sampler_new(struct attacher *a, char *err, size_t errlen)
 	s->stacks_fd = attach_map_fd(a, ATTACH_MAP_STACKS);
 	s->py_stacks_fd = attach_map_fd(a, ATTACH_MAP_PY_STACKS);
 	s->counters_fd = attach_map_fd(a, ATTACH_MAP_COUNTERS);
+	s->allocs_fd = attach_map_fd(a, ATTACH_MAP_ALLOCS);
 	s->ncpus = libbpf_num_possible_cpus();
 	s->growth = attach_growth(a);
 	s->regions = regions_new();
@@ -343,6 +344,112 @@ int sampler_pystack(struct sampler *s, __u64 id, struct al_py_stack *out)
 	if (out->nframes > AL_PY_MAX_FRAMES)
 		out->nframes = AL_PY_MAX_FRAMES;
 	return 0;
+}
+
+struct blocks {
+	const struct al_stack_key *keys;
+	int nkeys, per_key, which;
+	int *taken; /* per key */
+	struct sample_block *v;
+	int n, cap;
+};
+
+static int add_block(struct blocks *b, int which, __u64 addr, __u64 len, bool heap)
+{
+	if (b->taken[which] >= b->per_key)
+		return 0;
+	if (VEC_GROW(b->v, b->cap, b->n + 1))
+		return -ENOMEM;
+	b->v[b->n++] =
+	    (struct sample_block){.which = which, .addr = addr, .len = len, .heap = heap};
+	b->taken[which]++;
+	return 0;
+}
+
+static int add_range(void *ctx, __u64 start, __u64 end)
+{
+	struct blocks *b = ctx;
+
+	return add_block(b, b->which, start, end - start, false);
+}
+
+/* The blocks of the allocs map: batches of entries, each matched against the keys (a
+ * growth page's stack by its canonical id, as the sample rows have it). */
+static int map_blocks(struct sampler *s, struct blocks *b)
+{
+	enum { BATCH = 4096 };
+	struct al_alloc_key *keys = malloc(BATCH * sizeof(*keys));
+	struct al_alloc_val *vals = malloc(BATCH * sizeof(*vals));
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u64 in = 0, out_batch;
+	bool first = true, done = false;
+	int r = 0, i, k;
+
+	if (!keys || !vals) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (!done && !r) {
+		__u32 n = BATCH;
+
+		r = bpf_map_lookup_batch(s->allocs_fd, first ? NULL : &in, &out_batch, keys, vals,
+		                         &n, &opts);
+		if (r < 0 && errno == ENOENT) {
+			done = true;
+			r = 0;
+		} else if (r < 0) {
+			r = -errno;
+			break;
+		}
+		first = false;
+		in = out_batch;
+		for (i = 0; i < (int)n && !r; i++) {
+			struct al_stack_key key = vals[i].stack;
+			bool page = keys[i].addr & AL_PAGE_KEY_BIT;
+
+			if (page && key.kind == AL_FAULT)
+				key.stackid = canonical_stack(s, key.stackid);
+			for (k = 0; k < b->nkeys; k++)
+				if (al_stack_key_equal(&b->keys[k], &key)) {
+					r = add_block(b, k, keys[i].addr & ~AL_PAGE_KEY_BIT,
+					              page ? 4096 : vals[i].size, !page);
+					break;
+				}
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return r;
+}
+
+int sampler_blocks(struct sampler *s, const struct al_stack_key *keys, int nkeys, int per_key,
+                   struct sample_block **out)
+{
+	struct blocks b = {.keys = keys, .nkeys = nkeys, .per_key = per_key};
+	int r = 0, k;
+
+	*out = NULL;
+	if (nkeys <= 0)
+		return 0;
+	b.taken = calloc(nkeys, sizeof(*b.taken));
+	if (!b.taken)
+		return -ENOMEM;
+	sampler_poll(s, 0);
+	for (k = 0; k < nkeys && !r; k++)
+		if (keys[k].kind == AL_MMAP) {
+			b.which = k;
+			r = regions_each(s->regions, &keys[k], add_range, &b);
+		}
+	if (!r)
+		r = map_blocks(s, &b);
+	free(b.taken);
+	if (r) {
+		free(b.v);
+		return r;
+	}
+	*out = b.v;
+	return b.n;
 }
 
 int sampler_drop_mmaps(struct sampler *s)

@@ -3,6 +3,7 @@
 #ifndef AL_SAMPLER_H
 #define AL_SAMPLER_H
 
+#include <stdbool.h>
 #include <linux/types.h>
 #include "agentleak.h"
 #include "collect/attach.h"
@@ -31,6 +32,18 @@ int sampler_read(struct sampler *s, struct sample *out);
 int sampler_stack(struct sampler *s, __s32 stackid, __u64 *ips, int max);
 /* The Python stack a key's pystack names: 0, or -ENOENT (none, or the map was full). */
 int sampler_pystack(struct sampler *s, __u64 id, struct al_py_stack *out);
+/* A live block of a stack: a heap block (one allocation), a touched page (growth tier)
+ * or an anonymous mapping. */
+struct sample_block {
+	int which; /* index of its stack in the keys asked for */
+	__u64 addr, len;
+	bool heap; /* a heap block: one allocation */
+};
+
+/* Up to per_key live blocks of each of keys (in the map's order, which has nothing to
+ * do with age): their number, with *out malloc'ed (the caller frees it), or -errno. */
+int sampler_blocks(struct sampler *s, const struct al_stack_key *keys, int nkeys, int per_key,
+                   struct sample_block **out);
 /* Forget every mmap range and its owners (a --mode auto diagnosis window closed). */
 int sampler_drop_mmaps(struct sampler *s);
 /* A process exited: drop its address ranges (its totals stay). */

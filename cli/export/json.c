@@ -178,6 +178,34 @@ static void put_frame(FILE *f, const struct snap_frame *fr)
 	putc('}', f);
 }
 
+/* --python-objects: null, or the types found in a sample of the stack's blocks. */
+static void put_objects(FILE *f, const struct snap_objects *o)
+{
+	int i;
+
+	if (!o) {
+		fputs("null", f);
+		return;
+	}
+	fputs("{\"unit\":", f);
+	put_str(f, o->unit, 32);
+	u64_field(f, "read", o->read);
+	u64_field(f, "unread", o->unread);
+	key(f, "types");
+	putc('[', f);
+	for (i = 0; i < o->ntypes; i++) {
+		fputs(i ? ",{\"type\":" : "{\"type\":", f);
+		put_str(f, o->types[i].name, sizeof(o->types[i].name));
+		u64_field(f, "objects", o->types[i].objects);
+		u64_field(f, "bytes", o->types[i].bytes);
+		putc('}', f);
+	}
+	putc(']', f);
+	u64_field(f, "other_objects", o->other_objects);
+	u64_field(f, "other_bytes", o->other_bytes);
+	putc('}', f);
+}
+
 static void put_stack(FILE *f, const struct snap_stack *s)
 {
 	const struct al_stack_stats *st = &s->st;
@@ -198,6 +226,8 @@ static void put_stack(FILE *f, const struct snap_stack *s)
 	u64_field(f, "free_bytes", st->free_bytes);
 	key(f, "verdict");
 	put_verdict(f, s);
+	key(f, "python_objects");
+	put_objects(f, s->objects);
 	key(f, "frames");
 	putc('[', f);
 	for (i = 0; s->frames && i < s->nframes; i++) {

@@ -91,6 +91,29 @@ static void print_untracked(FILE *out, const struct snap_stack *s)
 		    (unsigned long long)s->st.untracked);
 }
 
+/* --python-objects: "python objects in 256 blocks read: 250 Conversation (14000 B), ..." */
+static void print_objects(FILE *out, const struct snap_objects *o)
+{
+	int i;
+
+	if (!o)
+		return;
+	fprintf(out, "    python objects in %llu %s read", o->read, o->unit);
+	if (o->unread)
+		fprintf(out, " (%llu unreadable)", o->unread);
+	if (!o->ntypes) {
+		fputs(": none recognized (no object header: arrays and buffers that objects own)\n",
+		      out);
+		return;
+	}
+	for (i = 0; i < o->ntypes; i++)
+		fprintf(out, "%s %llu %s (%llu B)", i ? "," : ":", o->types[i].objects,
+		        o->types[i].name, o->types[i].bytes);
+	if (o->other_objects)
+		fprintf(out, ", %llu of other types (%llu B)", o->other_objects, o->other_bytes);
+	fputc('\n', out);
+}
+
 static void print_stack(FILE *out, const struct snapshot *snap, int rank,
                         const struct snap_stack *s, int max_depth)
 {
@@ -104,6 +127,7 @@ static void print_stack(FILE *out, const struct snapshot *snap, int rank,
 	        (unsigned long long)s->st.alloc_bytes, (unsigned long long)s->st.frees);
 	print_verdict(out, snap, s);
 	print_untracked(out, s);
+	print_objects(out, s->objects);
 	for (i = 0; i < s->nframes && i < max_depth; i++)
 		fprintf(out, "    #%d %s\n", i, s->frames[i].text);
 }

@@ -437,6 +437,88 @@ fail:
 	return -ENOMEM;
 }
 
+/* --python-objects: how much of a leaking stack is read. Heap blocks cost 64 B each;
+ * pages and mappings (pymalloc's arenas) up to 1 MiB each. */
+#define OBJ_STACKS   8
+#define OBJ_BLOCKS   256
+#define OBJ_RANGE_MB 8
+
+static void copy_tally(struct snap_objects *o, struct pyobj_tally *t, const char *unit)
+{
+	int i;
+
+	pyobj_tally_sort(t);
+	for (i = 0; i < t->ntypes && i < SNAP_OBJTYPES; i++) {
+		snprintf(o->types[i].name, sizeof(o->types[i].name), "%s", t->types[i].name);
+		o->types[i].objects = t->types[i].objects;
+		o->types[i].bytes = t->types[i].bytes;
+	}
+	o->ntypes = i;
+	o->other_objects = t->other_objects;
+	o->other_bytes = t->other_bytes;
+	for (; i < t->ntypes; i++) {
+		o->other_objects += t->types[i].objects;
+		o->other_bytes += t->types[i].bytes;
+	}
+	o->read = t->ranges_read;
+	o->unread = t->ranges_unread;
+	o->unit = unit;
+}
+
+/* The Python types in a sample of the live blocks of the leaks of CPython targets. */
+static int fill_objects(struct snapshot *snap, const struct snap_input *in)
+{
+	struct al_stack_key keys[OBJ_STACKS];
+	struct snap_stack *pick[OBJ_STACKS];
+	struct pyobj_tally *tally;
+	unsigned long long range_bytes[OBJ_STACKS] = {0};
+	struct sample_block *b;
+	int n = 0, nb, i;
+
+	for (i = 0; i < snap->nstacks && n < OBJ_STACKS; i++) {
+		struct snap_stack *s = &snap->stacks[i];
+
+		if (s->has_verdict && s->verdict.verdict == V_LEAK && python_of(in, s->key.tgid)) {
+			keys[n] = s->key;
+			pick[n++] = s;
+		}
+	}
+	if (!n)
+		return 0;
+	nb = sampler_blocks(in->sampler, keys, n, OBJ_BLOCKS, &b);
+	if (nb < 0)
+		return nb == -ENOMEM ? -ENOMEM : 0;
+	tally = calloc(n, sizeof(*tally));
+	if (!tally) {
+		free(b);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nb; i++) {
+		const struct sample_block *k = &b[i];
+		int pid = keys[k->which].tgid;
+
+		if (!k->heap) {
+			if (range_bytes[k->which] >= OBJ_RANGE_MB << 20)
+				continue;
+			range_bytes[k->which] += k->len;
+		}
+		pyobjects_read(in->pyobjects, pid, python_of(in, pid), k->addr, k->len, k->heap,
+		               &tally[k->which]);
+	}
+	for (i = 0; i < n; i++) {
+		pick[i]->objects = calloc(1, sizeof(*pick[i]->objects));
+		if (!pick[i]->objects)
+			break;
+		copy_tally(pick[i]->objects, &tally[i],
+		           keys[i].kind == AL_FAULT  ? "pages"
+		           : keys[i].kind == AL_MMAP ? "mappings"
+		                                     : "blocks");
+	}
+	free(tally);
+	free(b);
+	return i < n ? -ENOMEM : 0;
+}
+
 int snapshot_build(struct snapshot *snap, const struct snap_input *in)
 {
 	struct timespec now;
@@ -482,7 +564,7 @@ int snapshot_build(struct snapshot *snap, const struct snap_input *in)
 		if (fill_frames(in, s) || fill_points(in, s))
 			return -ENOMEM;
 	}
-	return 0;
+	return in->pyobjects ? fill_objects(snap, in) : 0;
 }
 
 void snapshot_free(struct snapshot *snap)
@@ -492,6 +574,7 @@ void snapshot_free(struct snapshot *snap)
 	for (i = 0; i < snap->nstacks; i++) {
 		free(snap->stacks[i].frames);
 		free(snap->stacks[i].points);
+		free(snap->stacks[i].objects);
 	}
 	free(snap->stacks);
 	free(snap->procs);

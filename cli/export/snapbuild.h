@@ -8,6 +8,7 @@
 #include "collect/sampler.h"
 #include "export/snapshot.h"
 #include "symbols/pycode.h"
+#include "symbols/pyobjects.h"
 #include "symbols/symbolize.h"
 #include "target/target.h"
 
@@ -21,7 +22,8 @@ struct snap_input {
 	const struct sample *smp;
 	struct analyser *an;
 	struct symbolizer *sym;
-	struct pysyms *pysyms; /* Python frames (NULL: native frames only) */
+	struct pysyms *pysyms;       /* Python frames (NULL: native frames only) */
+	struct pyobjects *pyobjects; /* --python-objects (NULL: off) */
 	struct sampler *sampler;
 	const struct snap_target *targets;
 	int ntargets;

@@ -28,6 +28,21 @@ struct snap_frame {
 	bool python;                   /* a Python frame: func is its qualname, file the .py */
 };
 
+/* --python-objects: the Python types found in a sample of a stack's live blocks. */
+#define SNAP_OBJTYPES 8
+
+struct snap_objects {
+	struct {
+		char name[96]; /* tp_name: "dict", "bytes", a class's name */
+		unsigned long long objects, bytes;
+	} types[SNAP_OBJTYPES]; /* most objects first */
+	int ntypes;
+	unsigned long long other_objects, other_bytes; /* the types past the first ones */
+	unsigned long long read;                       /* blocks, pages or mappings read */
+	unsigned long long unread;                     /* of those asked for: gone, or unreadable */
+	const char *unit; /* what read counts: "blocks", "pages", "mappings" */
+};
+
 struct snap_stack {
 	struct al_stack_key key;
 	char id[SNAP_ID_LEN]; /* short stable id: hash of kind and frames (module+offset) */
@@ -40,6 +55,7 @@ struct snap_stack {
 	struct snap_frame *frames;
 	int npoints; /* the stack's trend samples, oldest first (for plots) */
 	struct trend_point *points;
+	struct snap_objects *objects; /* --python-objects, leaks of a CPython target; or NULL */
 };
 
 struct snap_process {

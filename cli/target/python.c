@@ -190,8 +190,8 @@ static int first_load(Elf *elf, GElf_Addr *vaddr)
 }
 
 struct dynsyms {
-	GElf_Sym runtime, version, code_type, none;
-	bool has_runtime, has_version, has_code_type, has_none;
+	GElf_Sym runtime, version, code_type, none, type_type;
+	bool has_runtime, has_version, has_code_type, has_none, has_type_type;
 };
 
 static void find_dynsyms(Elf *elf, struct dynsyms *d)
@@ -225,6 +225,8 @@ static void find_dynsyms(Elf *elf, struct dynsyms *d)
 			d->code_type = sym, d->has_code_type = true;
 		else if (!strcmp(name, "_Py_NoneStruct"))
 			d->none = sym, d->has_none = true;
+		else if (!strcmp(name, "PyType_Type"))
+			d->type_type = sym, d->has_type_type = true;
 	}
 }
 
@@ -261,6 +263,7 @@ static int try_candidate(int pid, const struct candidate *c, struct py_interp *p
 	py->runtime = py->base + d.runtime.st_value;
 	py->code_type = py->base + d.code_type.st_value;
 	py->none = d.has_none ? py->base + d.none.st_value : 0;
+	py->type_type = d.has_type_type ? py->base + d.type_type.st_value : 0;
 	if (d.has_version && !read_vaddr(elf, fd, d.version.st_value, &hex, sizeof(hex)))
 		py->version = (unsigned int)hex;
 	else if (name_version(c->path, &major, &minor))

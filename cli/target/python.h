@@ -29,6 +29,7 @@ struct py_interp {
 	unsigned long long runtime; /* &_PyRuntime in the process */
 	unsigned long long code_type; /* &PyCode_Type */
 	unsigned long long none;      /* &_Py_NoneStruct */
+	unsigned long long type_type; /* &PyType_Type (0: not exported) */
 	bool from_debug_offsets;      /* layout read from _Py_DebugOffsets */
 	struct al_py_layout layout;
 };

@@ -249,6 +249,22 @@ for off, val in [(40, 632), (72, 7344), (168, 8), (184, 72), (192, 152), (232, 8
                  (312, 68), (344, 200), (560, 40)]:
     hdr[off:off + 8] = val.to_bytes(8, "little")
 open(os.path.join(d, "debug-offsets-313"), "wb").write(bytes([2]) + bytes(hdr))
+# Memory with objects: a bytes at 0, a class (GC + managed dict in front) at 176, their
+# types at 512 and 768 (address 0x10000 + offset), each with its name after 176 bytes.
+mem = bytearray(1024)
+def w(off, v):
+    mem[off:off + 8] = v.to_bytes(8, "little")
+def typ(off, name, basic, item, flags):
+    w(off + 32, basic); w(off + 40, item); w(off + 168, flags)
+    mem[off + 176:off + 176 + len(name) + 1] = name + b"\0"
+typ(512, b"bytes", 33, 1, 1 << 12)
+typ(768, b"Conversation", 24, 0, (1 << 12) | (1 << 14) | (1 << 4))
+w(0, 1); w(8, 0x10000 + 512); w(16, 100)
+w(176, 2); w(184, 0x10000 + 768)
+open(os.path.join(d, "objects-range-311"), "wb").write(bytes([3 | (1 << 4)]) + bytes(mem))
+mem[0:176] = bytes(176)  # one heap block: the class 32 B in (3.11)
+w(32, 2); w(40, 0x10000 + 768)
+open(os.path.join(d, "objects-block-311"), "wb").write(bytes([3 | 4 | (1 << 4)]) + bytes(mem))
 PY
 
 echo "seeds in $C"

@@ -36,6 +36,11 @@ The lines of the trend engine (--requests; "Verdicts" in the contract):
   "text", "strict" (False when only "verdict: KIND" could be read)}; None when
   the stack has no verdict line.
 * "leaks: N stacks, +R B/request together" -> report["leaks"].
+* after a stack header (--python-objects): "python objects in N UNIT read
+  (K unreadable): C1 TYPE1 (B1 B), ..., C of other types (B B)" (or ": none
+  recognized ...") -> stack["python_objects"] = {"read", "unit", "unreadable",
+  "types": [(name, objects, bytes)] in the order printed, "other": (objects,
+  bytes)}; None when the stack has no such line.
 
 Numbers are parsed with an optional minus sign so that a negative value is
 reported by the tests instead of making the parser fail. A process line ends
@@ -85,6 +90,11 @@ VERDICT_RE = re.compile(
 VERDICT_LOOSE_RE = re.compile(r"^verdict: ([a-z]+)\b")
 # after the verdict line of a stack that lost blocks (alloc map full)
 UNRELIABLE_RE = re.compile(r"^unreliable: (\d+) allocations not tracked ")
+
+PYOBJ_RE = re.compile(r"^python objects in (\d+) (blocks|pages|mappings) read"
+                      r"(?: \((\d+) unreadable\))?: (.*)$")
+PYOBJ_TYPE_RE = re.compile(r"^(\d+) (\S+) \((\d+) B\)$")
+PYOBJ_OTHER_RE = re.compile(r"^(\d+) of other types \((\d+) B\)$")
 
 LEAKS_RE = re.compile(r"^leaks: " + NUM + r" stacks?, " + FLOAT + r" B/(request|s) together$")
 
@@ -147,6 +157,7 @@ def parse_stack(m):
         "frees": int(m.group(8)),
         "verdict": None,
         "untracked": 0,
+        "python_objects": None,
         "frames": [],
     }
 
@@ -186,6 +197,26 @@ def parse_verdict(line):
                 "x": None, "x_unit": None, "r2": None, "share": None, "text": line,
                 "strict": False}
     return None
+
+
+def parse_pyobjects(m):
+    """stack["python_objects"] from a "python objects in ..." line, or None when its
+    list of types is off the contract."""
+    objs = {"read": int(m.group(1)), "unit": m.group(2),
+            "unreadable": int(m.group(3) or 0), "types": [], "other": (0, 0)}
+    rest = m.group(4)
+    if rest.startswith("none recognized"):
+        return objs
+    for item in rest.split(", "):
+        t = PYOBJ_TYPE_RE.match(item)
+        o = PYOBJ_OTHER_RE.match(item)
+        if t:
+            objs["types"].append((t.group(2), int(t.group(1)), int(t.group(3))))
+        elif o:
+            objs["other"] = (int(o.group(1)), int(o.group(2)))
+        else:
+            return None
+    return objs
 
 
 def new_report(final):
@@ -238,6 +269,12 @@ def parse_line(rep, raw, state):
     if m and rep["stacks"] and not rep["stacks"][-1]["frames"]:
         rep["stacks"][-1]["untracked"] = int(m.group(1))
         return
+    m = PYOBJ_RE.match(line)
+    if m and rep["stacks"] and not rep["stacks"][-1]["frames"]:
+        objs = parse_pyobjects(m)
+        if objs is not None:
+            rep["stacks"][-1]["python_objects"] = objs
+            return
     m = FRAME_RE.match(line)
     if m and rep["stacks"] and int(m.group(1)) == len(rep["stacks"][-1]["frames"]):
         rep["stacks"][-1]["frames"].append(m.group(2))

@@ -40,6 +40,7 @@
 
 static struct snap_frame frames0[3], frames1[1];
 static struct snap_stack stacks[3];
+static struct snap_objects objects0;
 static struct snap_process procs[2];
 static struct snapshot snap;
 
@@ -87,6 +88,17 @@ static void build_snapshot(void)
 	stacks[0].growth_share = 0.83;
 	stacks[0].nframes = 3;
 	stacks[0].frames = frames0;
+	memset(&objects0, 0, sizeof(objects0));
+	objects0.unit = "blocks";
+	objects0.read = 256;
+	objects0.ntypes = 2;
+	snprintf(objects0.types[0].name, sizeof(objects0.types[0].name), "Conversation");
+	objects0.types[0].objects = 250;
+	objects0.types[0].bytes = 14000;
+	snprintf(objects0.types[1].name, sizeof(objects0.types[1].name), "%s", NASTY);
+	objects0.types[1].objects = 6;
+	objects0.types[1].bytes = 336;
+	stacks[0].objects = &objects0;
 
 	stacks[1].key.tgid = 99;
 	snprintf(stacks[1].id, sizeof(stacks[1].id), "bbbbbbbbbbbb");
@@ -200,6 +212,11 @@ static void test_line(void)
 	CHECK(strstr(out, "\"requests\":null,\"memory\":null") != NULL,
 	      "NaN requests null; no memory read: null");
 	CHECK(strstr(out, "\"r2\":0.1,") != NULL, "0.1 printed as 0.1");
+	CHECK(strstr(out,
+	             "\"python_objects\":{\"unit\":\"blocks\",\"read\":256,\"unread\":0,"
+	             "\"types\":[{\"type\":\"Conversation\",\"objects\":250,\"bytes\":14000},") &&
+	          strstr(out, "\"python_objects\":null"),
+	      "python_objects: the types of a stack's blocks, null for the others");
 	CHECK(strstr(out, "\"mk_p\":1e-300,") != NULL, "1e-300 exact");
 	CHECK(strstr(out, "\"time\":1700000000.25,") != NULL, "time with its fraction");
 	CHECK(strstr(out, "\"sample_seconds\":0.0015,\"sample_bytes\":524288,") != NULL,

@@ -1,0 +1,90 @@
+"""--python-objects: what leaked, not only where. tests/workloads/pyobjects.py leaks
+instances of its own class Conversation (each with a str and a list of its own) at a
+steady rate, under Debian's python3.11, traced by one agentleak in the precise tier:
+
+- with PYTHONMALLOC=malloc, every object is its own malloc block: the leak's stack at
+  the line that makes the instances must be named Conversation, every block read (a
+  type with a GC header and a managed dict: the object is 32 B into its block), and the
+  stacks of __init__'s lines str and list;
+- with pymalloc (the default), the objects live in 1 MiB arenas, which the precise
+  tier sees as mmaps at a Python line: the arenas read must hold mostly Conversation,
+  list and str objects, about as many of each (they are made together).
+"""
+
+import os
+
+from agentleak_test import ROOT, check_run, format_stacks, require_root, \
+    run_workload_under_agentleak
+from report import frame0
+
+PYOBJECTS = os.path.join(ROOT, "tests", "workloads", "pyobjects.py")
+PYTHON = "/usr/bin/python3"
+OBJ_BLOCKS = 256  # blocks of a stack read at most (snapbuild.c OBJ_BLOCKS)
+CONVERSATION_SIZE = 56  # 3.11: basicsize 24 + the 32 B in front (GC header, managed dict)
+
+
+def line_of(text):
+    with open(PYOBJECTS) as f:
+        for n, line in enumerate(f, 1):
+            if text in line:
+                return n
+    raise AssertionError("%s has no line with %r" % (PYOBJECTS, text))
+
+
+def types_of(stack):
+    objs = stack["python_objects"]
+    return {name: (n, size) for name, n, size in objs["types"]} if objs else {}
+
+
+def test_python_objects_name_the_leaked_class():
+    require_root()
+    leak = "main (pyobjects.py:%d)" % line_of("sessions.append(Conversation(n))  # the leak")
+    title = "Conversation.__init__ (pyobjects.py:%d)" % line_of("self.title =")
+    turns = "Conversation.__init__ (pyobjects.py:%d)" % line_of("self.turns =")
+    argvs = [["/usr/bin/env", "PYTHONMALLOC=malloc", PYTHON, PYOBJECTS, "200"],
+             [PYTHON, PYOBJECTS, "1500"]]
+    run = run_workload_under_agentleak(argvs, ["--python-objects", "--stack-depth", "2",
+                                               "-T", "40"], timeout=90)
+    check_run(run)
+    exact, arenas = run.pids
+
+    def problem(pid, what):
+        mine = sorted((s for s in run.report["stacks"] if s["pid"] == pid),
+                      key=lambda s: -s["live_bytes"])[:6]
+        run.problem("pid %d: %s; its biggest stacks:\n%s" % (
+            pid, what, "\n".join("%s\n    %s" % (format_stacks([s]), s["python_objects"])
+                                 for s in mine)))
+
+    # PYTHONMALLOC=malloc: one object per block, every block read is named.
+    for site, kind, name in ((leak, "malloc", "Conversation"), (turns, "malloc", "list"),
+                             (title, "realloc", "str")):
+        got = [s for s in run.report["stacks"] if s["pid"] == exact and frame0(s) == site
+               and s["kind"] == kind and s["python_objects"]]
+        if not got:
+            problem(exact, "no %s stack at %s with python objects" % (kind, site))
+            continue
+        s = max(got, key=lambda s: s["live_objects"])
+        objs, types = s["python_objects"], types_of(s)
+        want = min(OBJ_BLOCKS, s["live_objects"])
+        if objs["unit"] != "blocks" or objs["read"] != want or list(types) != [name] \
+                or types[name][0] != want:
+            problem(exact, "%s at %s: expected %d blocks read, all %s; got %s"
+                    % (kind, site, want, name, objs))
+        elif name == "Conversation" and types[name][1] != want * CONVERSATION_SIZE:
+            problem(exact, "Conversation objects of %d B in all, expected %d B each (%d)"
+                    % (types[name][1], CONVERSATION_SIZE, want * CONVERSATION_SIZE))
+
+    # pymalloc: arenas at some Python line of the workload hold the three types.
+    mapped = [s for s in run.report["stacks"] if s["pid"] == arenas and s["kind"] == "mmap"
+              and s["python_objects"] and "Conversation" in types_of(s)]
+    if not mapped:
+        problem(arenas, "no mmap stack whose arenas hold Conversation objects")
+    else:
+        s = max(mapped, key=lambda s: types_of(s)["Conversation"][0])
+        types = types_of(s)
+        n = types["Conversation"][0]
+        if s["python_objects"]["unit"] != "mappings" or n < 5000 or any(
+                abs(types.get(t, (0, 0))[0] - n) > n // 10 for t in ("list", "str")):
+            problem(arenas, "expected arenas with >= 5000 Conversation objects and as many "
+                    "list and str (+-10%%); got %s" % s["python_objects"])
+    run.finish()
