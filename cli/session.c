@@ -77,9 +77,10 @@ static void find_python(struct session *s, int i)
 		return;
 	}
 	s->starget[i].py = &s->py[i];
+	s->starget[i].pymalloc = python_pymalloc(pid);
 	fprintf(stderr, "agentleak: pid %d runs CPython %s (%s): Python frames on\n", pid,
 	        python_version_str(s->py[i].version, v, sizeof(v)), s->py[i].path);
-	if (python_pymalloc(pid) && s->cfg->mode != TIER_MODE_GROWTH)
+	if (s->starget[i].pymalloc && s->cfg->mode != TIER_MODE_GROWTH)
 		fprintf(stderr,
 		        "agentleak: pid %d: objects of 512 B or less come from pymalloc's arenas, "
 		        "seen as the arenas' mmaps at the Python line that made each; "

@@ -107,6 +107,15 @@ static void put_process(FILE *f, const struct snap_process *p)
 	key(f, "nstacks");
 	fprintf(f, "%d", p->nstacks);
 	num_field(f, "requests", p->requests);
+	key(f, "python");
+	if (p->python[0]) {
+		fputs("{\"version\":", f);
+		put_str(f, p->python, sizeof(p->python));
+		bool_field(f, "pymalloc", p->pymalloc);
+		putc('}', f);
+	} else {
+		fputs("null", f);
+	}
 	key(f, "memory");
 	if (p->have_mem) {
 		fprintf(f, "{\"rss\":%llu", p->rss);

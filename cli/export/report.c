@@ -46,6 +46,14 @@ static void print_process(FILE *out, const struct snapshot *snap, const struct s
 	        p->pid, p->comm, p->flavor, p->allocator, p->live_bytes, p->live_objects,
 	        p->nstacks, p->allocs, p->frees, p->exited ? " (exited)" : "");
 	print_memory(out, snap, p);
+	if (p->pymalloc)
+		fprintf(
+		    out,
+		    "    note: CPython %s with pymalloc: objects of 512 B or less come from its "
+		    "arenas, seen as mmaps (precise) or touched pages (growth) at the Python line "
+		    "that made each; PYTHONMALLOC=malloc at its next start makes every object "
+		    "exact\n",
+		    p->python);
 }
 
 static void print_losses(FILE *out, const struct snapshot *snap)

@@ -274,6 +274,10 @@ static void fill_process(const struct snap_input *in, const struct snap_target *
 	snprintf(p->allocator, sizeof(p->allocator), "%s", st->al->target_path);
 	p->exited = st->t->exited;
 	p->oom_eta = -1;
+	if (st->py) {
+		python_version_str(st->py->version, p->python, sizeof(p->python));
+		p->pymalloc = st->pymalloc;
+	}
 	for (i = 0; i < in->smp->n; i++) {
 		const struct sample_row *r = &in->smp->rows[i];
 

@@ -16,6 +16,7 @@ struct snap_target {
 	const struct target *t;
 	const struct al_allocator *al;
 	const struct py_interp *py; /* CPython's layout when the target runs it, else NULL */
+	bool pymalloc;              /* py: small objects come from pymalloc's arenas */
 };
 
 struct snap_input {

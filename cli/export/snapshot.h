@@ -74,6 +74,8 @@ struct snap_process {
 	double oom_eta;               /* seconds until cg_limit at the current rate; <0 none */
 	bool rss_note;                /* RSS high, live heap flat */
 	unsigned long long retained;  /* anon growth not live in tracked blocks */
+	char python[32];              /* "3.11.2" when Python frames are on for it, else "" */
+	bool pymalloc; /* its small objects come from pymalloc's arenas (the blind spot) */
 };
 
 struct snapshot {

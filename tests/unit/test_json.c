@@ -127,6 +127,8 @@ static void build_snapshot(void)
 	snprintf(procs[0].flavor, sizeof(procs[0].flavor), "glibc");
 	snprintf(procs[0].allocator, sizeof(procs[0].allocator),
 	         "/usr/lib/x86_64-linux-gnu/libc.so.6");
+	snprintf(procs[0].python, sizeof(procs[0].python), "3.11.2");
+	procs[0].pymalloc = true;
 	procs[0].live_bytes = 12288000;
 	procs[0].live_objects = 3000;
 	procs[0].allocs = 3000;
@@ -209,8 +211,10 @@ static void test_line(void)
 	          strstr(out, "\"slope_lo\":null") && !strstr(out, ":nan") &&
 	          !strstr(out, ":-nan") && !strstr(out, ":inf") && !strstr(out, ":-inf"),
 	      "NaN and infinities are null");
-	CHECK(strstr(out, "\"requests\":null,\"memory\":null") != NULL,
+	CHECK(strstr(out, "\"requests\":null,\"python\":null,\"memory\":null") != NULL,
 	      "NaN requests null; no memory read: null");
+	CHECK(strstr(out, "\"python\":{\"version\":\"3.11.2\",\"pymalloc\":true}") != NULL,
+	      "python: the version and the pymalloc blind spot");
 	CHECK(strstr(out, "\"r2\":0.1,") != NULL, "0.1 printed as 0.1");
 	CHECK(strstr(out,
 	             "\"python_objects\":{\"unit\":\"blocks\",\"read\":256,\"unread\":0,"
