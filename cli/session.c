@@ -400,12 +400,27 @@ bool session_stdout_gone(const struct session *s)
 	return s->stdout_gone;
 }
 
+/* Python frames shown as [python code 0x...]: said once, at the end, with why. */
+static void python_losses(const struct session *s)
+{
+	const struct pysyms_stats *st = pysyms_stats(s->pysyms);
+
+	if (st->unreadable || st->stale)
+		fprintf(
+		    stderr,
+		    "agentleak: %llu Python frames could not be named: %llu code objects "
+		    "unreadable (freed, or the process gone), %llu whose address now holds "
+		    "another code object (freed and reused); they show as [python code 0x...]\n",
+		    st->unreadable + st->stale, st->unreadable, st->stale);
+}
+
 int session_close(struct session *s)
 {
 	int status;
 
 	take_sample(s, timers_now() - s->start);
 	emit(s, EMIT_FINAL, timers_now() - s->start, false);
+	python_losses(s);
 	status = outputs_close(s->out) ? 1 : 0;
 	sample_release(&s->smp);
 	analyser_free(s->an);

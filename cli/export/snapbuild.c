@@ -200,7 +200,7 @@ static int python_frames(const struct snap_input *in, struct snap_stack *s, cons
 		return 0;
 	for (keep = 0; keep < nips && (ips[keep] < py->lo || ips[keep] >= py->hi); keep++)
 		;
-	n = keep + (int)ps.nframes;
+	n = keep + (int)ps.nframes + (ps.truncated ? 1 : 0);
 	if (n > in->max_depth)
 		n = in->max_depth > keep ? in->max_depth : keep;
 	s->frames = calloc(n, sizeof(*s->frames));
@@ -208,8 +208,14 @@ static int python_frames(const struct snap_input *in, struct snap_stack *s, cons
 		return -ENOMEM;
 	for (i = 0; i < keep; i++)
 		fill_frame(in, s->key.tgid, ips[i], &s->frames[i]);
-	for (; i < n; i++)
+	for (; i < n && i - keep < (int)ps.nframes; i++)
 		fill_pyframe(in, py, s->key.tgid, &ps.frames[i - keep], &s->frames[i]);
+	if (i < n) { /* the walk stopped early: more than it keeps, or a broken chain */
+		s->frames[i].python = true;
+		snprintf(s->frames[i].func, sizeof(s->frames[i].func), "[python: not walked]");
+		snprintf(s->frames[i].text, sizeof(s->frames[i].text),
+		         "[python: deeper frames not walked]");
+	}
 	s->nframes = n;
 	return n;
 }
@@ -529,6 +535,8 @@ int snapshot_build(struct snapshot *snap, const struct snap_input *in)
 	int i, n, r;
 
 	memset(snap, 0, sizeof(*snap));
+	if (in->pysyms)
+		pysyms_recheck(in->pysyms);
 	clock_gettime(CLOCK_REALTIME, &now);
 	snap->unix_time = now.tv_sec + now.tv_nsec / 1e9;
 	snap->elapsed = in->elapsed;

@@ -224,30 +224,52 @@ static int read_u64(int pid, uint64_t addr, uint64_t *v)
 	return vm_read(pid, addr, v, sizeof(*v));
 }
 
-int pycode_read(int pid, const struct py_interp *py, uint64_t addr, struct pycode *code)
+/* What identifies a code object at addr: its type, the objects its name, file and line
+ * table are, its first line and (3.11+) its size in code units; 0 or -errno. */
+static int read_identity(int pid, const struct py_interp *py, uint64_t addr,
+                         struct pycode_identity *id)
 {
 	const struct al_py_layout *l = &py->layout;
-	uint64_t type, name, file, table;
-	int64_t size;
+	uint64_t type;
 	int32_t first;
 	int r;
 
-	memset(code, 0, sizeof(*code));
+	memset(id, 0, sizeof(*id));
 	r = read_u64(pid, addr + 8, &type);
 	if (r)
 		return r;
 	if (type != py->code_type)
 		return -EINVAL;
 	r = read_u64(pid, addr + (l->code_qualname != AL_PY_NONE ? l->code_qualname : l->code_name),
-	             &name);
+	             &id->name);
 	if (!r)
-		r = read_u64(pid, addr + l->code_filename, &file);
+		r = read_u64(pid, addr + l->code_filename, &id->file);
 	if (!r)
 		r = vm_read(pid, addr + l->code_firstlineno, &first, sizeof(first));
 	if (!r)
-		r = read_u64(pid, addr + l->code_linetable, &table);
-	if (!r)
-		r = read_str(pid, py, name, code->name, sizeof(code->name));
+		r = read_u64(pid, addr + l->code_linetable, &id->table);
+	if (!r && l->code_adaptive != AL_PY_NONE) /* PyVarObject: ob_size, code units */
+		r = read_u64(pid, addr + 16, &id->units);
+	id->first = first;
+	return r;
+}
+
+int pycode_read(int pid, const struct py_interp *py, uint64_t addr, struct pycode *code)
+{
+	uint64_t name, file, table;
+	int64_t size;
+	int32_t first;
+	int r;
+
+	memset(code, 0, sizeof(*code));
+	r = read_identity(pid, py, addr, &code->id);
+	if (r)
+		return r;
+	name = code->id.name;
+	file = code->id.file;
+	table = code->id.table;
+	first = code->id.first;
+	r = read_str(pid, py, name, code->name, sizeof(code->name));
 	if (!r)
 		r = read_str(pid, py, file, code->file, sizeof(code->file));
 	if (!r)
@@ -289,13 +311,40 @@ struct pyentry {
 	int pid; /* 0: empty */
 	uint64_t addr;
 	struct pycode code;
-	int err; /* what reading it gave */
+	int err;                  /* what reading it gave */
+	unsigned long generation; /* of pysyms when its identity was last checked */
 };
 
 struct pysyms {
 	struct pyentry *slots; /* open addressing, PYSYMS_MAX * 2 of them */
 	size_t n;
+	unsigned long generation; /* pysyms_recheck() calls */
+	struct pysyms_stats stats;
 };
+
+void pysyms_recheck(struct pysyms *ps)
+{
+	ps->generation++;
+}
+
+const struct pysyms_stats *pysyms_stats(const struct pysyms *ps)
+{
+	return &ps->stats;
+}
+
+/* Is the instruction one of the code object's (3.11+: from one before the first, a
+ * frame not started, to the last)? A frame recorded before its code object was freed
+ * and the address reused by another code object usually is not. */
+static bool instr_fits(const struct py_interp *py, const struct pycode *code, uint64_t addr,
+                       uint64_t instr)
+{
+	long q;
+
+	if (py->layout.code_adaptive == AL_PY_NONE)
+		return true;
+	q = pycode_addrq(py, addr, instr);
+	return q >= -2 && (uint64_t)q < 2 * code->id.units;
+}
 
 struct pysyms *pysyms_new(void)
 {
@@ -372,12 +421,30 @@ int pysyms_frame(struct pysyms *ps, int pid, const struct py_interp *py, uint64_
 		e->pid = pid;
 		e->addr = code;
 		e->err = pycode_read(pid, py, code, &e->code);
+		e->generation = ps->generation;
 		ps->n++;
+	} else if (e->generation != ps->generation) {
+		/* Once per report: is it still the code object read? Else read it again. */
+		struct pycode_identity now;
+		int r = read_identity(pid, py, code, &now);
+
+		e->generation = ps->generation;
+		if (r != e->err || (!r && memcmp(&now, &e->code.id, sizeof(now)))) {
+			pycode_release(&e->code);
+			e->err = pycode_read(pid, py, code, &e->code);
+			ps->stats.reread++;
+		}
 	}
 	*out = &e->code;
 	*line = -1;
-	if (e->err)
+	if (e->err) {
+		ps->stats.unreadable++;
 		return e->err;
+	}
+	if (!instr_fits(py, &e->code, code, instr)) {
+		ps->stats.stale++;
+		return -ESTALE;
+	}
 	*line = pycode_line((py->version >> 16) & 0xff, e->code.table, e->code.table_len,
 	                    e->code.firstlineno, pycode_addrq(py, code, instr));
 	return 0;

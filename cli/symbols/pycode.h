@@ -22,7 +22,15 @@
 #define PYCODE_TABLE_MAX  65536 /* bytes of a line table read */
 #define PYCODE_STR_MAXLEN 4096  /* code points of a str object read */
 
+/* What a code object's address must still hold for a cached read of it to stand. */
+struct pycode_identity {
+	uint64_t name, file, table; /* the str and bytes objects it points to */
+	uint64_t units;             /* 3.11+: its size in code units; 0 in 3.10 */
+	int64_t first;              /* co_firstlineno */
+};
+
 struct pycode {
+	struct pycode_identity id;
 	char name[PYCODE_NAME_MAX]; /* co_qualname (3.11+) or co_name */
 	char file[PYCODE_FILE_MAX]; /* co_filename */
 	int firstlineno;
@@ -58,9 +66,24 @@ void pysyms_free(struct pysyms *ps);
 /* Forget what was read of process pid (it exited or executed another program). */
 void pysyms_forget(struct pysyms *ps, int pid);
 /* The frame (code object code, instruction instr) of Python process pid: its name,
- * file and line (-1: none). 0, or -errno when the code object cannot be read. */
+ * file and line (-1: none). 0, or -errno when the code object cannot be read, -ESTALE
+ * when the instruction is not one of the code object now at that address (it was freed
+ * and the address reused after the frame was recorded). A code object read before is
+ * checked once per pysyms_recheck() (its name, file, table pointers and size) and read
+ * again when it changed. */
 int pysyms_frame(struct pysyms *ps, int pid, const struct py_interp *py, uint64_t code,
                  uint64_t instr, const struct pycode **out, int *line);
+
+/* A new report: check each cached code object again at its next use. */
+void pysyms_recheck(struct pysyms *ps);
+
+/* Frames that could not be named since pysyms_new. */
+struct pysyms_stats {
+	unsigned long long unreadable; /* code object unreadable (freed, process gone) */
+	unsigned long long stale;      /* instruction outside the code object now there */
+	unsigned long long reread;     /* cached code objects found changed and read again */
+};
+const struct pysyms_stats *pysyms_stats(const struct pysyms *ps);
 
 /* The byte offset pycode_line() wants, from what the walk recorded for a frame: 3.10's
  * f_lasti (code units), or 3.11+'s instruction pointer. */

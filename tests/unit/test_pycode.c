@@ -64,12 +64,40 @@ static int unhex(const char *hex, unsigned char *out, size_t cap)
 	return (int)n;
 }
 
+/* A frame whose instruction is not one of the code object at its address now (the
+ * object it ran was freed, the address reused) is refused, not named after the new one;
+ * the same code object with an instruction of its own is named. 3.10 records f_lasti,
+ * not an address: nothing to check there. */
+static void reuse(const char *python, int pid, const struct py_interp *py, unsigned long long addr,
+                  unsigned long long units)
+{
+	struct pysyms *ps = pysyms_new();
+	const struct pycode *code;
+	unsigned long long start = addr + py->layout.code_adaptive;
+	int line, r_in, r_out;
+
+	if (py->layout.code_adaptive == AL_PY_NONE || !addr || !ps) {
+		pysyms_free(ps);
+		return;
+	}
+	r_in = pysyms_frame(ps, pid, py, addr, start + 2 * (units - 1), &code, &line);
+	pysyms_recheck(ps);
+	r_out = pysyms_frame(ps, pid, py, addr, start + 2 * units + 64, &code, &line);
+	CHECK(units && !r_in && r_out == -ESTALE && pysyms_stats(ps)->stale == 1 &&
+	          !pysyms_stats(ps)->reread,
+	      "%s: an instruction past its code object is refused as stale (%d), its last one is "
+	      "named (%d); the recheck read nothing again",
+	      python, r_out, r_in);
+	pysyms_free(ps);
+}
+
 static void interpreter(const char *python)
 {
 	int in[2], out[2], pid, codes = 0, lines = 0, badline = 0, badcode = 0, first_bad = 1;
 	char *buf = NULL, err[512] = "", name[PYCODE_NAME_MAX], file[PYCODE_FILE_MAX];
 	unsigned char table[PYCODE_TABLE_MAX];
 	struct pycode code = {0};
+	unsigned long long last = 0, units = 0;
 	struct py_interp py;
 	size_t cap = 0;
 	bool have = false, nonascii = false;
@@ -125,6 +153,8 @@ static void interpreter(const char *python)
 					       name, file, first, code.name, code.file,
 					       code.firstlineno);
 			}
+			last = addr;
+			units = code.id.units;
 			nonascii |= !!strstr(code.file, "dir_\xc3\xbc\xf0\x9f\x98\x80.py") &&
 			            !!strstr(code.name, "caf\xc3\xa9_\xe6\xb8\xac");
 		} else if (buf[0] == 'L' && sscanf(buf, "L %ld %d", &addrq, &want) == 2) {
@@ -145,6 +175,7 @@ static void interpreter(const char *python)
 	CHECK(have && lines > 5000 && !badline, "%s: the line of all %d instructions (%d differ)",
 	      python, lines, badline);
 	CHECK(nonascii, "%s: a UCS2 name and a UCS4 file name read as UTF-8", python);
+	reuse(python, pid, &py, last, units);
 	free(buf);
 	fclose(f);
 	close(in[1]);
