@@ -31,6 +31,7 @@
 #include "precise.skel.h"
 #include "collect/attach.h"
 #include "collect/bpfobj.h"
+#include "collect/kernel_features.h"
 #include "target/plt.h"
 #include "base/errbuf.h"
 #include "base/procmaps.h"
@@ -49,7 +50,10 @@ struct attacher {
 	const volatile __u32 *slots_used; /* the slots_used map, mapped */
 	struct link_list links;           /* syscalls, page faults, request sources */
 	struct link_list probes;          /* allocator probes: detached again by --mode auto */
-	struct prog_stats stats;          /* the verifier's cost of every program loaded */
+	int *multi;                       /* the same as uprobe_multi link fds */
+	int nmulti, multi_cap;
+	bool use_multi;          /* the precise tier is loaded for uprobe_multi links */
+	struct prog_stats stats; /* the verifier's cost of every program loaded */
 	struct attach_opts opts;
 	char precise_err[512]; /* the precise tier failed to load: why (not tried again) */
 	bool syscalls;         /* attach_syscalls done */
@@ -77,6 +81,17 @@ static void destroy_links(struct link_list *ll)
 		bpf_link__destroy(ll->v[i]);
 	free(ll->v);
 	memset(ll, 0, sizeof(*ll));
+}
+
+/* The allocator probes, last attached first: entries, return probes, free. */
+static void destroy_probes(struct attacher *a)
+{
+	int i;
+
+	for (i = a->nmulti - 1; i >= 0; i--)
+		close(a->multi[i]);
+	a->nmulti = 0;
+	destroy_links(&a->probes);
 }
 
 static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -188,6 +203,14 @@ int attach_load_precise(struct attacher *a, char *err, size_t errlen)
 	}
 	s->rodata->max_stacks = a->opts.max_stacks;
 	s->rodata->sample_bytes = a->opts.sample_bytes;
+	/* One link per program and process where the kernel can: detaching 17 probes one
+	 * by one waits for an RCU grace period each (~0.1 s), a multi link once. */
+	a->use_multi = feature_uprobe_multi();
+	if (a->use_multi) {
+		bpf_program__set_expected_attach_type(s->progs.free_enter, AL_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(s->progs.alloc_return, AL_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(s->progs.alloc_enter, AL_TRACE_UPROBE_MULTI);
+	}
 	if (bpfobj_load(s->skeleton, "precise", "the precise tier", a->base->obj, &a->stats,
 	                a->opts.growth ? "The growth tier goes on without it; please report this "
 	                                 "with the output of 'agentleak --check'"
@@ -378,6 +401,25 @@ int attach_process(struct attacher *a, int pid, const struct al_allocator *al, i
 	return 0;
 }
 
+/* One uprobe_multi link: a pass of attach_allocator at the n offsets collected. */
+static int probe_multi(struct attacher *a, struct bpf_program *prog, int pid, const char *path,
+                       const unsigned long *offs, const unsigned long long *cookies, int n,
+                       bool retprobe, char *err, size_t errlen)
+{
+	int fd;
+
+	if (!n)
+		return 0;
+	if (VEC_GROW(a->multi, a->multi_cap, a->nmulti + 1))
+		return err_set(err, errlen, "out of memory");
+	fd = uprobe_multi_link(bpf_program__fd(prog), path, offs, cookies, n, retprobe, pid);
+	if (fd < 0)
+		return err_set(err, errlen, "cannot attach %d %s to %s in PID %d: %s", n,
+		               retprobe ? "uretprobes" : "uprobes", path, pid, strerror(-fd));
+	a->multi[a->nmulti++] = fd;
+	return 0;
+}
+
 int attach_allocator(struct attacher *a, int pid, const struct al_allocator *al, int *nprobes,
                      char *err, size_t errlen)
 {
@@ -390,14 +432,23 @@ int attach_allocator(struct attacher *a, int pid, const struct al_allocator *al,
 
 	/* pass 0: free; 1: return probes; 2: entries */
 	for (pass = 0; pass < 3; pass++) {
+		unsigned long offs[AL_MAX_SITES];
+		unsigned long long cookies[AL_MAX_SITES];
+		struct bpf_program *progs[3] = {s->progs.free_enter, s->progs.alloc_return,
+		                                s->progs.alloc_enter};
+		int m = 0;
+
 		for (i = 0; i < al->nsites; i++) {
 			const struct al_site *site = &al->sites[i];
 			bool is_free = site->kind == AL_FREE;
-			int r;
+			int r = 0;
 
 			if (is_free != (pass == 0) || (!is_free && seen_before(al, i)))
 				continue;
-			if (pass == 0)
+			if (a->use_multi) { /* collected: one link per pass, below */
+				offs[m] = pass == 0 ? site->probe_off : site->file_off;
+				cookies[m++] = pass == 2 ? site->kind : 0;
+			} else if (pass == 0)
 				r = probe(a, s->progs.free_enter, pid, al->path, site->probe_off,
 				          false, 0, err, errlen);
 			else if (pass == 1)
@@ -418,6 +469,10 @@ int attach_allocator(struct attacher *a, int pid, const struct al_allocator *al,
 				        pass == 0 ? (site->emulated ? "emulated" : "single-stepped")
 				                  : "shared with return probe");
 		}
+		if (a->use_multi &&
+		    probe_multi(a, progs[pass], pid, al->path, offs, pass == 2 ? cookies : NULL, m,
+		                pass == 1, err, errlen))
+			return -1;
 	}
 	*nprobes = n;
 	return 0;
@@ -668,7 +723,7 @@ int attach_allocator_off(struct attacher *a, char *err, size_t errlen)
 	struct agentleak_bpf *s = a->base;
 	int r;
 
-	destroy_links(&a->probes);
+	destroy_probes(a);
 	attach_set_mmap_events(a, false);
 	r = purge_map(bpf_map__fd(s->maps.allocs), sizeof(struct al_alloc_key),
 	              sizeof(struct al_alloc_val), is_page, 0);
@@ -746,7 +801,8 @@ void attach_close(struct attacher *a)
 	if (!a)
 		return;
 	/* Entries first, free last: the reverse of attach order. */
-	destroy_links(&a->probes);
+	destroy_probes(a);
+	free(a->multi);
 	destroy_links(&a->links);
 	if (a->slots_used)
 		munmap((void *)a->slots_used, sysconf(_SC_PAGESIZE));

@@ -22,6 +22,7 @@ enum feature {
 	FEAT_TP_PAGE_FAULT, /* tp_btf/page_fault_user (x86 only) */
 	FEAT_LOOP,          /* bpf_loop (the growth tier's stack scan and page walks) */
 	FEAT_TASK_BTF,      /* bpf_get_current_task_btf (a probed allocator's caller) */
+	FEAT_UPROBE_MULTI,  /* uprobe_multi links (optional: one link per program and process) */
 	FEAT_MAX,
 };
 
@@ -35,6 +36,18 @@ struct features {
 };
 
 void features_probe(struct features *f);
+/* Does the kernel take uprobe_multi links (Linux 6.6)? Probed once. Not with
+ * AGENTLEAK_NO_UPROBE_MULTI=1 in the environment (one perf link per probe, as before). */
+bool feature_uprobe_multi(void);
+
+#define AL_TRACE_UPROBE_MULTI    48 /* enum bpf_attach_type, Linux 6.6 */
+#define AL_F_UPROBE_MULTI_RETURN 1
+
+/* One link attaching prog_fd (loaded with expected attach type AL_TRACE_UPROBE_MULTI) at
+ * cnt file offsets of path, with a cookie each (cookies may be NULL), as return probes
+ * or entry probes, in process pid only (0: all). The link's fd, or -errno. */
+int uprobe_multi_link(int prog_fd, const char *path, const unsigned long *offsets,
+                      const unsigned long long *cookies, unsigned int cnt, bool retprobe, int pid);
 /* The first feature that tiers (TIER_* bits) need and the kernel lacks, as a sentence
  * naming it and why it is needed; NULL when every one is there. */
 const char *features_missing(const struct features *f, unsigned int tiers);

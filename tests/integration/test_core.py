@@ -72,9 +72,23 @@ def expect_flavor(run, flavor, libname):
                     % (flavor, libname, p["flavor"], p["path"]))
 
 
-def test_alloc_funcs():
-    run = run_workload_under_agentleak([workload("alloc_funcs")])
+def test_alloc_funcs(legacy=False):
+    """legacy: one perf link per probe (AGENTLEAK_NO_UPROBE_MULTI=1), what a kernel
+    before 6.6 gets, instead of one uprobe_multi link per program and process."""
+    old = os.environ.get("AGENTLEAK_NO_UPROBE_MULTI")
+    os.environ["AGENTLEAK_NO_UPROBE_MULTI"] = "1" if legacy else "0"
+    try:
+        run = run_workload_under_agentleak([workload("alloc_funcs")], ["-v"])
+    finally:
+        if old is None:
+            del os.environ["AGENTLEAK_NO_UPROBE_MULTI"]
+        else:
+            os.environ["AGENTLEAK_NO_UPROBE_MULTI"] = old
     check_run(run)
+    multi = "uprobe_multi links         yes" in run.stderr
+    if multi == legacy:
+        run.problem("-v says uprobe_multi links %s, expected %s"
+                    % ("on" if multi else "off", "off" if legacy else "on"))
     pid = run.pids[0]
     for func, kind, nbytes, nobjects in ALLOC_FUNCS_LEAKS:
         expect_leak(run, pid, func, kind, nbytes, nobjects)
@@ -88,6 +102,10 @@ def test_alloc_funcs():
         run.problem("pid %d summary: %d allocs, %d frees; expected at least %d allocs, 1000 frees"
                     % (pid, p["allocs"], p["frees"], total_objects + 1000))
     run.finish()
+
+
+def test_alloc_funcs_legacy_links():
+    test_alloc_funcs(legacy=True)
 
 
 def test_big_alloc():
