@@ -449,7 +449,7 @@ fail:
 
 /* --python-objects: how much of a leaking stack is read. Heap blocks cost 64 B each;
  * pages and mappings (pymalloc's arenas) up to 1 MiB each. */
-#define OBJ_STACKS   8
+#define OBJ_STACKS   8 /* per process, the biggest leaks first */
 #define OBJ_BLOCKS   256
 #define OBJ_RANGE_MB 8
 
@@ -478,31 +478,41 @@ static void copy_tally(struct snap_objects *o, struct pyobj_tally *t, const char
 /* The Python types in a sample of the live blocks of the leaks of CPython targets. */
 static int fill_objects(struct snapshot *snap, const struct snap_input *in)
 {
-	struct al_stack_key keys[OBJ_STACKS];
-	struct snap_stack *pick[OBJ_STACKS];
-	struct pyobj_tally *tally;
-	unsigned long long range_bytes[OBJ_STACKS] = {0};
-	struct sample_block *b;
-	int n = 0, nb, i;
+	struct al_stack_key *keys = calloc(OBJ_STACKS * in->ntargets, sizeof(*keys));
+	struct snap_stack **pick = calloc(OBJ_STACKS * in->ntargets, sizeof(*pick));
+	unsigned long long *range_bytes = calloc(OBJ_STACKS * in->ntargets, sizeof(*range_bytes));
+	struct pyobj_tally *tally = NULL;
+	struct sample_block *b = NULL;
+	int n = 0, nb, i, j, mine, r = -ENOMEM;
 
-	for (i = 0; i < snap->nstacks && n < OBJ_STACKS; i++) {
+	if (!in->ntargets)
+		r = 0;
+	if (!keys || !pick || !range_bytes)
+		goto out;
+	for (i = 0; i < snap->nstacks && n < OBJ_STACKS * in->ntargets; i++) {
 		struct snap_stack *s = &snap->stacks[i];
 
-		if (s->has_verdict && s->verdict.verdict == V_LEAK && python_of(in, s->key.tgid)) {
+		if (!s->has_verdict || s->verdict.verdict != V_LEAK || !python_of(in, s->key.tgid))
+			continue;
+		for (j = mine = 0; j < n; j++)
+			mine += keys[j].tgid == s->key.tgid;
+		if (mine < OBJ_STACKS) {
 			keys[n] = s->key;
 			pick[n++] = s;
 		}
 	}
+	r = 0;
 	if (!n)
-		return 0;
+		goto out;
 	nb = sampler_blocks(in->sampler, keys, n, OBJ_BLOCKS, &b);
-	if (nb < 0)
-		return nb == -ENOMEM ? -ENOMEM : 0;
-	tally = calloc(n, sizeof(*tally));
-	if (!tally) {
-		free(b);
-		return -ENOMEM;
+	if (nb < 0) {
+		r = nb == -ENOMEM ? -ENOMEM : 0;
+		goto out;
 	}
+	tally = calloc(n, sizeof(*tally));
+	r = -ENOMEM;
+	if (!tally)
+		goto out;
 	for (i = 0; i < nb; i++) {
 		const struct sample_block *k = &b[i];
 		int pid = keys[k->which].tgid;
@@ -524,9 +534,14 @@ static int fill_objects(struct snapshot *snap, const struct snap_input *in)
 		           : keys[i].kind == AL_MMAP ? "mappings"
 		                                     : "blocks");
 	}
+	r = i < n ? -ENOMEM : 0;
+out:
 	free(tally);
 	free(b);
-	return i < n ? -ENOMEM : 0;
+	free(keys);
+	free(pick);
+	free(range_bytes);
+	return r;
 }
 
 int snapshot_build(struct snapshot *snap, const struct snap_input *in)
