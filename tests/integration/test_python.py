@@ -4,19 +4,34 @@ process). Skipped (never passed) when fastapi or uvicorn cannot be imported.
 
 Debian's python3.11 is stripped and LTO-built: its native frames say little, but
 agentleak walks the Python stack (bpf/python.bpf.h), so a leak's frame #0 is the
-Python line that allocated: LEAK_SITE, found in the app's source, in every tier.
+Python line that allocated, found here in the app's source (line_of), in every
+tier and every output.
 
 Truth for /leak: every request keeps one new bytes(4096), which CPython 3.11
 allocates as one calloc(1, 4129) (33 B of object header + 4096 B of payload),
 plus 8 B per request (amortized) for the list's pointer array (another stack).
-The growth-tier tests (--mode growth) expect the same rate in touched pages.
+
+Truth for /chat (issue 12's acceptance), three lines of chat() per request:
+  A  the conversation history, never trimmed: a leak of 4129 B (calloc(1, 4129));
+  B  an LRU (OrderedDict) of at most 64 turns: 4129 B per request, one freed per
+     request once full: never a leak;
+  C  every response kept under a key unique to the request, never evicted: a leak
+     of 2033 B (calloc(1, 2033)).
+The growth-tier tests (--mode growth) expect the same bytes in touched pages.
 """
 
-from agentleak_test import format_stacks
+import os
+import shutil
+import tempfile
+
+from agentleak_test import ROOT, format_stacks
+from html_check import stack_cards
+from pprof_read import decode_profile, go_pprof, have_go, leaf_line, top_rows
 from report import frame0
 from trend_test import (Load, check_trend_run, expect_never_leak, expect_requests,
                         keepalive_load, report_name, trend_run, uvicorn_server, within)
 
+APP = os.path.join(ROOT, "tests", "workloads", "fastapi_app.py")
 KEPT_PER_REQUEST = 4129  # sys.getsizeof(bytes(4096)) on CPython 3.11
 COUNT = 1500
 RATE = 150
@@ -25,26 +40,37 @@ TOLERANCE = 0.15
 # One connection per request (loadgen), so every request is one accept().
 SOURCE = "accept"
 
+# /chat: its three lines (as written in the app), the bytes each keeps per request.
+CHAT_A = "history.append(bytes(CHAT_MESSAGE))"
+CHAT_B = "remember_recent(turn, bytes(CHAT_MESSAGE))"
+CHAT_C = 'responses["turn-%d" % turn] = bytes(CHAT_RESPONSE)'
+MESSAGE = 4129   # A: sys.getsizeof(bytes(4096)) on CPython 3.11
+RESPONSE = 2033  # C: sys.getsizeof(bytes(2000))
+
+
+def line_of(text):
+    """The number of the one line of the app's source that holds text."""
+    with open(APP) as f:
+        found = [n for n, line in enumerate(f, 1) if text in line]
+    if len(found) != 1:
+        raise AssertionError("%d lines of %s hold %r, expected one" % (len(found), APP, text))
+    return found[0]
+
 
 def leak_site():
     """'leak (fastapi_app.py:N)', N the line of /leak's append in the app's source."""
-    import os
-    from agentleak_test import ROOT
-    path = os.path.join(ROOT, "tests", "workloads", "fastapi_app.py")
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            if "kept.append(bytes(KEPT_SIZE))" in line:
-                return "leak (fastapi_app.py:%d)" % n
-    raise AssertionError("no kept.append(bytes(KEPT_SIZE)) in %s" % path)
+    return "leak (fastapi_app.py:%d)" % line_of("kept.append(bytes(KEPT_SIZE))")
 
 
-def expect_site(run, stacks, what):
-    """The biggest of stacks (leaks) is named by its Python line."""
-    site = leak_site()
-    top = max(stacks, key=lambda s: s["live_bytes"], default=None)
-    if top is None or frame0(top) != site:
-        run.problem("%s: frame #0 of the biggest leak is %r, expected the Python line %r"
-                    % (what, frame0(top) if top else None, site))
+def chat_site(text):
+    """'chat (fastapi_app.py:N)', N the line of /chat that holds text."""
+    return "chat (fastapi_app.py:%d)" % line_of(text)
+
+
+def server_leaks(run, rep):
+    """The server's stacks in rep with the verdict leak."""
+    return [s for s in rep["stacks"]
+            if s["pid"] == run.pid and s["verdict"] and s["verdict"]["kind"] == "leak"]
 
 
 def biggest_stacks_text(run, n=6):
@@ -63,26 +89,187 @@ def expect_no_leak_on(path, extra=()):
         run.finish()
 
 
-def test_fastapi_leak():
-    with uvicorn_server() as srv:
-        run = trend_run(srv, SOURCE, Load("/leak", COUNT, RATE))
-        check_trend_run(run)
-        leaks = [s for s in run.final["stacks"]
-                 if s["pid"] == run.pid and s["verdict"] and s["verdict"]["kind"] == "leak"]
-        good = [s for s in leaks if s["verdict"]["unit"] == "request"
-                and within(s["verdict"]["rate"], KEPT_PER_REQUEST, TOLERANCE)]
-        if not good:
-            run.problem("final report: no stack has the verdict leak at %d B/request +-%d%%; "
-                        "leak verdicts: %s\nthe biggest stacks:\n%s"
-                        % (KEPT_PER_REQUEST, round(TOLERANCE * 100),
-                           [s["verdict"]["text"] for s in leaks] or "none",
-                           biggest_stacks_text(run)))
-        expect_site(run, good, "precise tier, final report")
-        mem = run.final["processes"][run.pid]["memory"]
-        if mem and mem["requests"] is not None and not within(mem["requests"], COUNT, 0.02):
-            run.problem("final report: memory line says %d requests, the load sent %d"
-                        % (mem["requests"], COUNT))
-        run.finish()
+def chat_keepalive(srv):
+    """drive(run) for trend_run: COUNT requests of /chat at RATE over one HTTP/1.1
+    keep-alive connection (what --requests http counts one by one)."""
+    def drive(run):
+        ld = Load("/chat", COUNT, RATE)
+        sent, secs = keepalive_load(srv.port, ld.paths, ld.count, ld.rate)
+        run.loads.append((ld, sent, sent, secs))
+    return drive
+
+
+def expect_line_leak(run, site, kind=None, expected=None):
+    """The final report has a stack of the server with frame #0 site (and kind) and
+    the verdict leak (at expected B/request +-TOLERANCE, when given); returns it."""
+    mine = [s for s in run.final["stacks"] if s["pid"] == run.pid and frame0(s) == site
+            and (kind is None or s["kind"] == kind)]
+    good = [s for s in server_leaks(run, {"stacks": mine})
+            if expected is None or (s["verdict"]["unit"] == "request"
+                                    and within(s["verdict"]["rate"], expected, TOLERANCE))]
+    if good:
+        return max(good, key=lambda s: s["live_bytes"])
+    rate = "" if expected is None else " at %d B/request +-%d%%" % (expected,
+                                                                     round(TOLERANCE * 100))
+    run.problem("final report: no %sstack at %s has the verdict leak%s; its stacks there:\n%s"
+                "\nthe biggest stacks:\n%s"
+                % (kind + " " if kind else "", site, rate,
+                   "\n".join("%s\n    %s" % (format_stacks([s]), s["verdict"]["text"]
+                                             if s["verdict"] else "(no verdict)")
+                             for s in mine) or "(none)", biggest_stacks_text(run)))
+    return None
+
+
+def expect_line_never_leak(run, site):
+    """No report gives the verdict leak to a stack of the server whose Python
+    stack passes through site (frame #0 or deeper: what that line called)."""
+    found = [(i, s) for i, rep in enumerate(run.reports) for s in server_leaks(run, rep)
+             if site in s["frames"]]
+    for i, s in found[:3]:
+        run.problem("%s: a stack through %s, which is bounded, has the verdict leak: %s\n%s"
+                    % (report_name(run, i), site, s["verdict"]["text"], format_stacks([s])))
+    if len(found) > 3:
+        run.problem("... and %d more leak verdicts through %s (in %s)"
+                    % (len(found) - 3, site, ", ".join(sorted({report_name(run, i)
+                                                                for i, _ in found[3:]}))))
+
+
+def rates_text(run, sites):
+    """What the final report says of the stacks of the server at each site."""
+    return "; ".join("%s: %s" % (site, ", ".join(
+        "%s %s %+.1f" % (s["kind"], s["verdict"]["kind"], s["verdict"]["rate"] or 0)
+        for s in run.final["stacks"] if s["pid"] == run.pid and frame0(s) == site
+        and s["verdict"]) or "-") for site in sites)
+
+
+def live_at(run, site):
+    """The live bytes of the final report's stacks of the server with frame #0 site."""
+    return sum(s["live_bytes"] for s in run.final["stacks"]
+               if s["pid"] == run.pid and frame0(s) == site)
+
+
+def check_chat_pprof(run, prof, sites, leaks):
+    """--pprof: each /chat line is a location of function chat in a file named
+    fastapi_app.py at that line, holding what the text report holds there (the same
+    snapshot); the leaks' samples carry the label verdict=leak. go tool pprof -lines
+    reads the same."""
+    p = decode_profile(prof)
+    leaves = [(leaf_line(p, smp) or ("", "", 0), smp) for smp in p["samples"]
+              if smp["labels"].get("pid") == run.pid]
+    for site in sites:
+        line = int(site.rsplit(":", 1)[1].rstrip(")"))
+        here = [smp for (func, path, n), smp in leaves
+                if func == "chat" and path.endswith("/fastapi_app.py") and n == line]
+        inuse = sum(smp["values"][3] for smp in here)
+        if inuse != live_at(run, site):
+            names = sorted({leaf for leaf, _ in leaves if leaf[0] == "chat"})
+            run.problem("--pprof: samples at function chat, fastapi_app.py line %d hold %d B "
+                        "in use, the text report %d B at %s; the profile's chat locations "
+                        "(function, file, line): %s" % (line, inuse, live_at(run, site), site,
+                                                        names))
+        for s in leaks:
+            if frame0(s) == site and not any(
+                    smp["labels"].get("verdict") == "leak" and smp["labels"].get("kind") ==
+                    s["kind"] and smp["values"][3] == s["live_bytes"] for smp in here):
+                run.problem("--pprof: no %s sample at chat, fastapi_app.py line %d with %d B "
+                            "in use and the label verdict=leak" % (s["kind"], line,
+                                                                  s["live_bytes"]))
+    if not have_go():
+        return "go not installed (apt-get install golang-go): go tool pprof -lines not run"
+    status, out = go_pprof(["-top", "-lines", "-nodefraction=0", "-sample_index=inuse_space",
+                            "-unit=B"], prof)
+    total, rows = top_rows(out)
+    if status != 0 or total is None:
+        run.problem("go tool pprof -top -lines failed (status %d):\n%s" % (status, out[-2000:]))
+        return None
+    for site in sites:
+        line = site.rsplit(":", 1)[1].rstrip(")")
+        flat = sum(v for name, v in rows.items() if name.startswith("chat ")
+                   and name.endswith("/fastapi_app.py:" + line))
+        if flat != live_at(run, site):
+            run.problem("go tool pprof -top -lines: chat .../fastapi_app.py:%s flat %d B, "
+                        "the text report %d B at %s:\n%s"
+                        % (line, flat, live_at(run, site), site,
+                           "\n".join(ln for ln in out.splitlines() if " chat " in ln)))
+    return None
+
+
+def check_chat_folded(run, folded, sites):
+    """--folded: the stacks that end at each /chat line end with the frame
+    'chat (fastapi_app.py:N)' and weigh what the text report holds there."""
+    with open(folded) as f:
+        lines = f.read().splitlines()
+    for site in sites:
+        got = sum(int(ln.rsplit(" ", 1)[1]) for ln in lines
+                  if ln.rsplit(" ", 1)[0].endswith(";" + site))
+        if got != live_at(run, site):
+            chat = [ln.rsplit(";", 1)[1] for ln in lines if ";chat" in ln]
+            run.problem("--folded: lines ending in ';%s' weigh %d B, the text report holds %d B "
+                        "there; the last frames of the lines through chat: %s"
+                        % (site, got, live_at(run, site), chat[:6]))
+
+
+def check_chat_html(run, page, sites, expected):
+    """--html: a leak card whose frame #0 is the line and whose bytes/request are
+    within TOLERANCE of the truth, for each leaking line (expected: {site: B/request});
+    no leak card through the bounded line."""
+    with open(page) as f:
+        cards = [c for c in stack_cards(f.read()) if c["pid"] == run.pid]
+    for site, truth in expected.items():
+        if not any(c["verdict"] == "leak" and c["frames"][:1] == [site]
+                   and within(c["rate"], truth, TOLERANCE) for c in cards):
+            run.problem("--html: no leak card with frame #0 %s at %d B/request +-%d%%; the "
+                        "cards through chat: %s"
+                        % (site, truth, round(TOLERANCE * 100),
+                           [(c["verdict"], c["kind"], c["rate"], c["frames"][:1]) for c in cards
+                            if any(f.startswith("chat (") for f in c["frames"])]))
+    for site in sites:
+        if site in expected:
+            continue
+        if not any(c["frames"][:1] == [site] for c in cards):
+            run.problem("--html: no card with frame #0 %s" % site)
+        for c in cards:
+            if c["verdict"] == "leak" and site in c["frames"]:
+                run.problem("--html: card [%s] through %s, which is bounded, is a leak"
+                            % (c["rank"], site))
+
+
+def test_fastapi_chat():
+    """/chat (the acceptance of issue 12) in the precise tier, counted by --requests
+    http over one keep-alive connection: lines A and C are leaks at their bytes per
+    request (A the biggest), line B (the LRU) never a leak, every request counted;
+    the same run's --pprof, --folded and --html name the same Python lines."""
+    a, b, c = chat_site(CHAT_A), chat_site(CHAT_B), chat_site(CHAT_C)
+    tmp = tempfile.mkdtemp(prefix="agentleak-chat-")
+    prof, folded, page = (os.path.join(tmp, n) for n in ("heap.pb.gz", "stacks.folded",
+                                                           "report.html"))
+    try:
+        with uvicorn_server() as srv:
+            run = trend_run(srv, "http", chat_keepalive(srv),
+                            extra=["--pprof", prof, "--folded", folded, "--html", page])
+            check_trend_run(run)
+            expect_requests(run, COUNT)
+            leaks = [s for s in (expect_line_leak(run, a, "calloc", MESSAGE),
+                                 expect_line_leak(run, c, "calloc", RESPONSE)) if s]
+            top = max(server_leaks(run, run.final), key=lambda s: s["live_bytes"], default=None)
+            if top is None or frame0(top) != a:
+                run.problem("final report: frame #0 of the biggest leak is %r, expected %r"
+                            % (frame0(top) if top else None, a))
+            if run.final["leaks"] is None:
+                run.problem("final report: leak verdicts but no 'leaks:' line")
+            expect_line_never_leak(run, b)
+            print("measured: %s; %d requests" % (rates_text(run, (a, b, c)), COUNT))
+            for path in (prof, folded, page):
+                if not os.path.isfile(path):
+                    run.fail("%s was not written" % path)
+            skipped = check_chat_pprof(run, prof, (a, b, c), leaks)
+            check_chat_folded(run, folded, (a, b, c))
+            check_chat_html(run, page, (a, b, c), {a: MESSAGE, c: RESPONSE})
+            run.finish()
+            if skipped:
+                print("SKIP part: %s" % skipped)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_fastapi_cache():
@@ -91,33 +278,49 @@ def test_fastapi_cache():
 
 # ---------------------------------------------------------------------------
 # The growth tier (--mode growth): no allocator probe. The interpreter is the
-# executable (/usr/bin/python3.11 links libpython statically), so a page fault is
-# attributed to the innermost interpreter frame. Truth for /leak: 4129 B/request
-# of new heap, so about 1.01 new pages (4129 B of touched pages) per request.
+# executable (/usr/bin/python3.11 links libpython statically); a page fault is
+# attributed to the Python line running when it happened (the line whose
+# allocation first wrote to the page). Truth for /chat: lines A and C keep
+# 4129 + 2033 = 6162 B of new heap per request, touched as pages. What else stays
+# per request is small: glibc's chunk headers (6192 B of chunks), the key str of C
+# (a 64 B pymalloc block), the dict's and the list's arrays (about 33 B amortized):
+# at most +2.1% if all of it sits in stacks with the verdict leak; a stack's pages
+# come in whole, +-4096 B over ~1400 requests. Measured, the leak verdicts add up to
+# 6165.4 to 6226.4 B/request (+0.1% to +1.0%, 9 runs); GROWTH_TOLERANCE leaves twice
+# the systematic excess and still fails when a line's bytes (a third) are missing.
 
 GROWTH = ("--mode", "growth")
+GROWTH_TOLERANCE = 0.05
 
 
-def growth_leaks(run):
-    return [s for s in run.final["stacks"]
-            if s["pid"] == run.pid and s["verdict"] and s["verdict"]["kind"] == "leak"]
-
-
-def test_fastapi_growth_leak():
+def test_fastapi_chat_growth():
+    """/chat in the growth tier, counted by --requests http over one keep-alive
+    connection: only fault stacks, in whole pages; the leak verdicts add up to lines
+    A and C's bytes per request; A and C are named as leaks, B never."""
+    a, b, c = chat_site(CHAT_A), chat_site(CHAT_B), chat_site(CHAT_C)
     with uvicorn_server() as srv:
-        run = trend_run(srv, SOURCE, Load("/leak", COUNT, RATE), extra=GROWTH)
+        run = trend_run(srv, "http", chat_keepalive(srv), extra=GROWTH)
         check_trend_run(run)
+        expect_requests(run, COUNT)
         kinds = sorted({s["kind"] for s in run.final["stacks"]})
         if kinds and kinds != ["fault"]:
             run.problem("stack kinds %s in growth mode, expected only 'fault'" % kinds)
-        leaks = growth_leaks(run)
-        rate = sum(s["verdict"]["rate"] for s in leaks if s["verdict"]["unit"] == "request")
-        if not within(rate, KEPT_PER_REQUEST, TOLERANCE):
+        pages = [s for s in run.final["stacks"] if s["live_bytes"] % 4096]
+        if pages:
+            run.problem("fault stacks whose live bytes are not whole pages:\n%s"
+                        % format_stacks(pages[:3]))
+        truth = MESSAGE + RESPONSE
+        rate = sum(s["verdict"]["rate"] for s in server_leaks(run, run.final)
+                   if s["verdict"]["unit"] == "request")
+        if not within(rate, truth, GROWTH_TOLERANCE):
             run.problem("final report: leak verdicts add up to %.1f B/request, expected %d "
-                        "+-%d%%; the biggest stacks:\n%s"
-                        % (rate, KEPT_PER_REQUEST, round(TOLERANCE * 100),
-                           biggest_stacks_text(run)))
-        expect_site(run, leaks, "growth tier, final report")
+                        "(lines A and C) +-%d%%; the biggest stacks:\n%s"
+                        % (rate, truth, round(GROWTH_TOLERANCE * 100), biggest_stacks_text(run)))
+        expect_line_leak(run, a)
+        expect_line_leak(run, c)
+        expect_line_never_leak(run, b)
+        print("measured: leak verdicts %.1f B/request together (truth %d); %s"
+              % (rate, truth, rates_text(run, (a, b, c))))
         run.finish()
 
 
@@ -155,8 +358,9 @@ def test_fastapi_http_keepalive():
 # libc, the growth tier takes the return address of the call that entered libc
 # through the executable's PLT (here the interpreter's call of calloc); stale return
 # addresses in malloc's uninitialized stack slots (after direct calls inside the
-# interpreter) used to win. Frames are compared between tiers and runs of the same
-# executable, never named.
+# interpreter) used to win. With Python frames, both tiers name the Python line of
+# /leak (leak_site()): the diagnosis window's calloc stack and the fault stacks, in
+# the window's report, after it, and with --mode growth alone.
 
 AUTO = ("--mode", "auto", "--diagnose-for", "5")
 RESULT = "mode: auto, result of diagnosis window 1:"
@@ -179,8 +383,8 @@ def expect_fault_leak_at(run, rep, name, site, tolerance=None):
     if not ok:
         near = sorted((s for s in rep["stacks"] if s["kind"] == "fault"),
                       key=lambda s: -s["live_bytes"])[:4]
-        run.problem("%s: expected the biggest fault leak at %s (the precise tier's calloc "
-                    "call site)%s; the biggest fault stacks:\n%s"
+        run.problem("%s: expected the biggest fault leak at %s (the Python line of the "
+                    "precise tier's calloc)%s; the biggest fault stacks:\n%s"
                     % (name, site, "" if tolerance is None else
                        " with %d B/request +-%d%%" % (KEPT_PER_REQUEST, round(tolerance * 100)),
                        "\n".join("%s\n    %s" % (format_stacks([s]), s["verdict"]["text"]
@@ -205,7 +409,11 @@ def test_fastapi_auto_attribution():
         if not precise:
             run.fail("%s: no calloc stack has the verdict leak at %d B/request +-5%%:\n%s"
                      % (name, KEPT_PER_REQUEST, format_stacks(rep["stacks"][:6])))
-        site = frame0(max(precise, key=lambda s: s["live_bytes"]))
+        site = leak_site()
+        if frame0(max(precise, key=lambda s: s["live_bytes"])) != site:
+            run.problem("%s: the biggest calloc leak has frame #0 %r, expected the Python "
+                        "line %r" % (name, frame0(max(precise, key=lambda s: s["live_bytes"])),
+                                     site))
         expect_fault_leak_at(run, rep, name, site)
         # After the window only the stack scan attributes faults.
         expect_fault_leak_at(run, run.final, "final report", site, TOLERANCE)

@@ -1,5 +1,6 @@
-"""Python frames on every CPython layout agentleak knows besides Debian's 3.11 (which
-test_python.py traces under FastAPI): pyenv's 3.10, 3.12 and 3.13 (a shared libpython), each running
+"""Python frames on every CPython version agentleak knows, besides Debian's 3.11 (a
+static, stripped interpreter, which test_python.py traces under FastAPI): pyenv's 3.10,
+3.11, 3.12 and 3.13 (each a shared libpython), each running
 tests/workloads/pyleak.py, all traced by one agentleak. Each process's leak must
 be found at its Python line with exact bytes and objects, in the main thread and in
 a ThreadPoolExecutor's worker threads. pyenv 3.9 is there to be refused by name.
@@ -14,9 +15,8 @@ from report import frame0
 
 PYLEAK = os.path.join(ROOT, "tests", "workloads", "pyleak.py")
 PYENV = "/root/.pyenv/versions"
-# Debian's python3.11 is test_python.py's (FastAPI); pyenv's 3.11.7 has its layout.
 INTERPRETERS = [os.path.join(PYENV, v, "bin", "python" + v[:v.rindex(".")])
-                for v in ("3.10.13", "3.12.1", "3.13.0")]
+                for v in ("3.10.13", "3.11.7", "3.12.1", "3.13.0")]
 OLD = os.path.join(PYENV, "3.9.18", "bin", "python3.9")
 COUNT, WORKER_COUNT, SIZE = 1000, 300, 4096
 

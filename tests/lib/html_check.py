@@ -5,13 +5,16 @@ and a screenshot) and look at what the browser made of it.
     doc = Dom(dom)
     doc.text                       # the visible text, entities decoded
     doc.fit_lines                  # <line class="fit"> elements inside an <svg>
+    stack_cards(page_text)         # each stack's card: verdict, kind, rate, frames
 
 Chromium runs with a new profile in a temp directory, no network service
 (--disable-background-networking etc.) and only file:// URLs.
 """
 
+import html
 import html.parser
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -172,3 +175,30 @@ def fetching_elements(dom):
             if v is not None and not v.startswith("#"):
                 bad.append("<%s %s=%r>" % (e.tag, name, v))
     return bad
+
+
+CARD_START = '<section class="card stack s-'
+CARD_HEAD_RE = re.compile(r"\[(\d+)\] (.*?) pid (\d+) \u00b7 (\S+) \u00b7 stack (\w+)")
+CARD_RATE_RE = re.compile(r"bytes/(request|s) ([+-]\d+(?:\.\d+)?) B/")
+CARD_FRAME_RE = re.compile(r'<li><span class="n">#(\d+)</span><code>(.*?)</code>', re.S)
+
+
+def stack_cards(page):
+    """The stack cards of an agentleak --html page (its text), in page order:
+    [{"verdict" (the card's class: leak, plateau, ..., none), "rank", "name", "pid",
+    "kind", "id", "rate" (float, bytes per request or second; None without a fit),
+    "frames": [frame text, #0 first], "text" (the card as a browser shows it)}]."""
+    cards = []
+    for chunk in page.split(CARD_START)[1:]:
+        chunk = chunk.split("</section>", 1)[0]
+        text = Dom("<section>" + chunk.split(">", 1)[1]).text
+        head = CARD_HEAD_RE.search(text)
+        rate = CARD_RATE_RE.search(text)
+        frames = sorted((int(n), html.unescape(t)) for n, t in CARD_FRAME_RE.findall(chunk))
+        cards.append({"verdict": chunk.split('"', 1)[0], "rank": int(head.group(1)) if head
+                      else None, "name": head.group(2) if head else None,
+                      "pid": int(head.group(3)) if head else None,
+                      "kind": head.group(4) if head else None, "id": head.group(5) if head
+                      else None, "rate": float(rate.group(2)) if rate else None,
+                      "frames": [t for _, t in frames], "text": text})
+    return cards

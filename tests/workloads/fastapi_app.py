@@ -12,6 +12,18 @@ GET /cache    stores a new bytes(4096) in a dict of at most 64 keys
               (key = request count % 64): grows for 64 requests, then flat.
 GET /burst    makes 256 bytes(2048) and drops them all before answering: 528 KiB
               of short-lived heap per request, nothing kept.
+GET /chat     a chat turn: three lines of chat() allocate per request:
+              A  a new bytes(CHAT_MESSAGE) appended to history, the conversation,
+                 never trimmed (a leak): 4129 B (one calloc(1, 4129)), plus the
+                 list's array (8 B per request, amortized; a realloc);
+              B  a new bytes(CHAT_MESSAGE) put in recent, an LRU of the last
+                 RECENT_SLOTS turns (OrderedDict: move_to_end, popitem(last=False))
+                 (not a leak): 4129 B per request (calloc(1, 4129)), and once 64
+                 are kept, the least recent one freed per request;
+              C  a new bytes(CHAT_RESPONSE), the response, stored in responses
+                 under a key unique to the request, never evicted (a leak): 2033 B
+                 (calloc(1, 2033)), plus its 58 B key str (pymalloc) and the dict's
+                 table (about 24-48 B per request, amortized; a malloc).
 GET /         ok.
 GET /metrics  Prometheus text: app_requests_total{path="..."} per path
               (/metrics itself not counted), like tests/workloads/server.c.
@@ -26,12 +38,18 @@ KEPT_SIZE = 4096
 CACHE_SLOTS = 64
 BURST_COUNT = 256
 BURST_SIZE = 2048
+CHAT_MESSAGE = 4096
+CHAT_RESPONSE = 2000                    # > 512 B: from malloc, not pymalloc
+RECENT_SLOTS = 64
 
 app = FastAPI()
 
 kept = []                               # /leak: never shrinks
 cache = {}                              # /cache: at most CACHE_SLOTS keys
-counts = collections.OrderedDict((p, 0) for p in ("/", "/leak", "/cache", "/burst"))
+history = []                            # /chat: the conversation, never trimmed
+recent = collections.OrderedDict()      # /chat: at most RECENT_SLOTS turns
+responses = {}                          # /chat: every response, never evicted
+counts = collections.OrderedDict((p, 0) for p in ("/", "/leak", "/cache", "/burst", "/chat"))
 
 
 @app.get("/", response_class=PlainTextResponse)
@@ -59,6 +77,24 @@ async def burst():
     counts["/burst"] += 1
     scratch = [bytes(BURST_SIZE) for _ in range(BURST_COUNT)]
     return "ok %d\n" % len(scratch)
+
+
+def remember_recent(key, value):
+    """Least recently used first out: at most RECENT_SLOTS entries."""
+    recent[key] = value
+    recent.move_to_end(key)
+    while len(recent) > RECENT_SLOTS:
+        recent.popitem(last=False)
+
+
+@app.get("/chat", response_class=PlainTextResponse)
+async def chat():
+    counts["/chat"] += 1
+    turn = counts["/chat"]
+    history.append(bytes(CHAT_MESSAGE))                     # A: the leak
+    remember_recent(turn, bytes(CHAT_MESSAGE))              # B: bounded
+    responses["turn-%d" % turn] = bytes(CHAT_RESPONSE)      # C: never evicted
+    return "ok %d\n" % turn
 
 
 @app.get("/metrics", response_class=PlainTextResponse)
