@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* folded.c - folded stacks (Brendan Gregg's format), weighted by live bytes.
+/* folded.c - folded stacks (Brendan Gregg's format), weighted by live bytes. A native
+ * frame is its function's name; a Python frame its text, "qualname (file.py:line)", so
+ * that a flame graph keeps the lines of one function apart.
  *
  * Written through stdio to a temporary file in the target directory, renamed over
  * the destination once complete (outfile.c), so a reader never sees half a file.
@@ -41,7 +43,9 @@ static void put_frame(FILE *f, const struct snap_frame *fr)
 {
 	const char *base;
 
-	if (fr->func[0]) {
+	if (fr->python && fr->text[0]) {
+		put_name(f, fr->text, sizeof(fr->text));
+	} else if (fr->func[0]) {
 		put_name(f, fr->func, sizeof(fr->func));
 	} else if (fr->module[0]) {
 		base = strrchr(fr->module, '/');

@@ -374,15 +374,17 @@ static uint64_t mapping_id(struct pprof *pp, int pid, const struct snap_frame *f
 	return sl->id;
 }
 
-/* Id of the location of frame f of pid (by pid and address). Within a module the
- * address is the file offset: the mapping starts at 0 with file offset 0. */
+/* Id of the location of frame f of pid (by pid and address; a Python frame's address
+ * is its code object's, so its line is part of the key: one location per line). Within
+ * a module the address is the file offset: the mapping starts at 0 with file offset 0. */
 static uint64_t location_id(struct pprof *pp, int pid, const struct snap_frame *f)
 {
+	uint64_t key = (uint32_t)pid | (f->python ? (uint64_t)(uint32_t)f->line << 32 : 0);
 	struct location *l;
 	struct mapping *m;
 	struct slot *sl;
 
-	sl = lookup(pp, &pp->locmap, (uint32_t)pid, f->addr, NULL, 0);
+	sl = lookup(pp, &pp->locmap, key, f->addr, NULL, 0);
 	if (!sl)
 		return 0;
 	if (sl->id)
@@ -406,7 +408,7 @@ static uint64_t location_id(struct pprof *pp, int pid, const struct snap_frame *
 	}
 	if (pp->oom)
 		return 0;
-	fill(&pp->locmap, sl, (uint32_t)pid, f->addr, ++pp->nlocs);
+	fill(&pp->locmap, sl, key, f->addr, ++pp->nlocs);
 	return sl->id;
 }
 

@@ -296,7 +296,15 @@ GROWTH_TOLERANCE = 0.05
 def test_fastapi_chat_growth():
     """/chat in the growth tier, counted by --requests http over one keep-alive
     connection: only fault stacks, in whole pages; the leak verdicts add up to lines
-    A and C's bytes per request; A and C are named as leaks, B never."""
+    A and C's bytes per request, and A is named as a leak.
+
+    What the growth tier cannot do, and this test does not ask: name each line by what
+    it holds. A page is charged to the line that first touches it. Here B's LRU frees
+    its oldest block each request, A's next calloc reuses that block, and B's own new
+    block takes fresh pages: B reads as the leak in pages (measured +4054..+4067
+    B/request), A as a small one, C as a plateau. The precise tier (and --mode auto's
+    window, test_fastapi_auto_attribution) holds blocks, not pages, and names A and C
+    and never B (test_fastapi_chat)."""
     a, b, c = chat_site(CHAT_A), chat_site(CHAT_B), chat_site(CHAT_C)
     with uvicorn_server() as srv:
         run = trend_run(srv, "http", chat_keepalive(srv), extra=GROWTH)
@@ -317,8 +325,6 @@ def test_fastapi_chat_growth():
                         "(lines A and C) +-%d%%; the biggest stacks:\n%s"
                         % (rate, truth, round(GROWTH_TOLERANCE * 100), biggest_stacks_text(run)))
         expect_line_leak(run, a)
-        expect_line_leak(run, c)
-        expect_line_never_leak(run, b)
         print("measured: leak verdicts %.1f B/request together (truth %d); %s"
               % (rate, truth, rates_text(run, (a, b, c))))
         run.finish()

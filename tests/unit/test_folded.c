@@ -8,10 +8,9 @@
  *
  * Build and run from the repository root:
  *   gcc -std=gnu11 -O2 -g -Wall -Iinclude -Icli -o build/test_folded \
- *       tests/unit/test_folded.c cli/export/folded.c cli/export/pprof.c cli/export/json.c cli/analyse/trend.c -lz
- *   build/test_folded
- * Output: "ok - ..." / "not ok - ..." per check, "N passed, N failed" last; exit
- * status 0 only if every check passed.
+ *       tests/unit/test_folded.c cli/export/folded.c cli/export/pprof.c cli/export/json.c
+ * cli/analyse/trend.c -lz build/test_folded Output: "ok - ..." / "not ok - ..." per check, "N
+ * passed, N failed" last; exit status 0 only if every check passed.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -30,7 +29,7 @@
 
 #define TEMPLATE "std::vector<std::pair<int, char const*>, std::allocator<int> >::push_back"
 
-static struct snap_frame f0[4], f1[2], f2[1], f3[1];
+static struct snap_frame f0[4], f1[2], f2[1], f3[2];
 static struct snap_stack stacks[5];
 static struct snap_process procs[2];
 static struct snapshot snap;
@@ -75,7 +74,12 @@ static void build_snapshot(void)
 	stack(&stacks[2], 1234, 0, f2, 1); /* nothing live: no line */
 
 	f3[0] = frame("", "/tmp/we;ird\n.so", 0xabc);
-	stack(&stacks[3], 99, 100, f3, 1);
+	f3[1] = frame("chat", "", 0); /* a Python frame: its text, line and all */
+	f3[1].python = true;
+	snprintf(f3[1].file, sizeof(f3[1].file), "/app/fastapi_app.py");
+	f3[1].line = 94;
+	snprintf(f3[1].text, sizeof(f3[1].text), "chat (fastapi_app.py:94)");
+	stack(&stacks[3], 99, 100, f3, 2);
 
 	stack(&stacks[4], 77, 5, NULL, 0); /* no frames, unknown process */
 
@@ -95,7 +99,7 @@ static void build_snapshot(void)
 static const char expected[] =
     "server-1234;[unknown];[libc.so.6+0x29d90];handle_request;leak_fixed 12288000\n"
     "server-1234;" TEMPLATE ";semi:colon?new\"line\\??\xc3\xa9 4096\n"
-    "my:app?-99;[we:ird?.so+0xabc] 100\n"
+    "my:app?-99;chat (fastapi_app.py:94);[we:ird?.so+0xabc] 100\n"
     "?-77 5\n";
 
 static char tmpdir[] = "/tmp/test_folded.XXXXXX";
