@@ -482,7 +482,7 @@ static void test_kind_names(void)
 	    NULL,           "malloc",         "calloc",        "realloc",
 	    "reallocarray", "posix_memalign", "aligned_alloc", "memalign",
 	    "valloc",       "pvalloc",        "free",          "mmap",
-	    "fault",
+	    "fault",        "thread",
 	};
 	char got[512] = "";
 	int k, ok = 1;
@@ -491,7 +491,7 @@ static void test_kind_names(void)
 		ok &= !strcmp(kind_name(k), names[k]);
 		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s ", kind_name(k));
 	}
-	CHECK(ok && AL_KIND_MAX == 13, "kind_name of kinds 1..12: %s", got);
+	CHECK(ok && AL_KIND_MAX == 14, "kind_name of kinds 1..13: %s", got);
 	CHECK(!strcmp(kind_name(0), "?") && !strcmp(kind_name(AL_KIND_MAX), "?") &&
 	          !strcmp(kind_name(1000), "?") && !strcmp(kind_name(UINT_MAX), "?"),
 	      "kind_name of 0, AL_KIND_MAX, 1000 and UINT_MAX: '?'");
