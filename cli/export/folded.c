@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* folded.c - folded stacks (Brendan Gregg's format), weighted by live bytes.
  *
+ * Thread stacks are left out: the address space a thread's stack reserves is not live
+ * heap, and a count of threads would not weigh the same as bytes in one flame graph.
  * Written through stdio to a temporary file in the target directory, renamed over
  * the destination once complete (outfile.c), so a reader never sees half a file.
  */
@@ -88,7 +90,8 @@ static int put_stacks(FILE *f, const void *arg)
 	int i;
 
 	for (i = 0; snap->stacks && i < snap->nstacks; i++)
-		if ((long long)snap->stacks[i].st.live_bytes > 0)
+		if ((long long)snap->stacks[i].st.live_bytes > 0 &&
+		    !snap_is_thread(&snap->stacks[i]))
 			put_stack(f, snap, &snap->stacks[i]);
 	return 0;
 }
