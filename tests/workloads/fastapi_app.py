@@ -12,12 +12,19 @@ GET /cache    stores a new bytes(4096) in a dict of at most 64 keys
               (key = request count % 64): grows for 64 requests, then flat.
 GET /burst    makes 256 bytes(2048) and drops them all before answering: 528 KiB
               of short-lived heap per request, nothing kept.
+GET /threads  makes a ThreadPoolExecutor(max_workers=1) per request, runs one
+              trivial task on it, waits for its result and never shuts it down:
+              one idle worker thread (and its 8 MiB stack, mapped by glibc's
+              pthread_create) left alive per request. The executors are kept in
+              a module-level list, as a leaked client object would keep its own:
+              one that is collected wakes its worker, which then exits.
 GET /         ok.
 GET /metrics  Prometheus text: app_requests_total{path="..."} per path
               (/metrics itself not counted), like tests/workloads/server.c.
 """
 
 import collections
+import concurrent.futures
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
@@ -31,7 +38,8 @@ app = FastAPI()
 
 kept = []                               # /leak: never shrinks
 cache = {}                              # /cache: at most CACHE_SLOTS keys
-counts = collections.OrderedDict((p, 0) for p in ("/", "/leak", "/cache", "/burst"))
+pools = []                              # /threads: executors never shut down
+counts = collections.OrderedDict((p, 0) for p in ("/", "/leak", "/cache", "/burst", "/threads"))
 
 
 @app.get("/", response_class=PlainTextResponse)
@@ -59,6 +67,15 @@ async def burst():
     counts["/burst"] += 1
     scratch = [bytes(BURST_SIZE) for _ in range(BURST_COUNT)]
     return "ok %d\n" % len(scratch)
+
+
+@app.get("/threads", response_class=PlainTextResponse)
+async def threads():
+    counts["/threads"] += 1
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    pool.submit(int).result()           # starts the worker thread, which then waits forever
+    pools.append(pool)
+    return "ok\n"
 
 
 @app.get("/metrics", response_class=PlainTextResponse)
