@@ -4,10 +4,11 @@
  * Loaded first in every mode; it creates the maps of maps.bpf.h, which the tier
  * objects (precise.bpf.c, growth.bpf.c) then share. Userspace attaches:
  *   sys_exit       raw syscalls:sys_exit (BTF): anonymous mmap/munmap/mremap of the
- *                  targets as events (precise tier), the pages that munmap, madvise,
- *                  brk and mremap give back (growth tier), accept/accept4 or the
- *                  socket reads that return an HTTP/1.x request line when they are
- *                  the request source;
+ *                  targets as events (precise tier; an mmap with MAP_STACK, as glibc
+ *                  maps a new thread's stack, is kind AL_THREAD), the pages that
+ *                  munmap, madvise, brk and mremap give back (growth tier),
+ *                  accept/accept4 or the socket reads that return an HTTP/1.x
+ *                  request line when they are the request source;
  *   request_hit    uprobe on the user's request function (--requests uprobe:...);
  *   request_usdt   the same for a USDT probe (--requests usdt:...).
  */
@@ -23,6 +24,7 @@
 #include "python.bpf.h"
 
 #define MAP_ANONYMOUS        0x20
+#define MAP_STACK            0x20000
 #define NR_MMAP              9
 #define NR_MUNMAP            11
 #define NR_MREMAP            25
@@ -360,7 +362,8 @@ static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long ret,
 		ev.addr = ret;
 		ev.len = (ev.len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 		ev.stack.tgid = tgid;
-		ev.stack.kind = AL_MMAP;
+		/* glibc's pthread_create maps each new thread's stack with MAP_STACK. */
+		ev.stack.kind = regs->r10 & MAP_STACK ? AL_THREAD : AL_MMAP;
 		ev.stack.stackid = take_stack(ctx);
 		ev.stack.pystack = py_stack_of(tgid);
 		/* glibc's mmap() is a leaf wrapper: [sp] returns into its caller. */

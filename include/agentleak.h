@@ -5,8 +5,9 @@
  * function), counters of live and total allocations in the kernel, so that a
  * sample costs O(stacks), not O(live allocations). Anonymous mmap/munmap/mremap
  * calls made directly by the application are sent to userspace as events,
- * because splitting address ranges is easier there. This header is included by
- * both sides; it must only use __u32/__u64-style types.
+ * because splitting address ranges is easier there; one with MAP_STACK is a thread's
+ * stack (kind AL_THREAD), counted in threads rather than bytes. This header is
+ * included by both sides; it must only use __u32/__u64-style types.
  */
 #ifndef AGENTLEAK_H
 #define AGENTLEAK_H
@@ -25,8 +26,9 @@ enum al_kind {
 	AL_VALLOC,
 	AL_PVALLOC,
 	AL_FREE,
-	AL_MMAP,  /* anonymous mmap by the application (syscall) */
-	AL_FAULT, /* growth tier: a user page fault on anonymous memory (one page) */
+	AL_MMAP,   /* anonymous mmap by the application (syscall) */
+	AL_FAULT,  /* growth tier: a user page fault on anonymous memory (one page) */
+	AL_THREAD, /* a thread's stack: an anonymous mmap with MAP_STACK (glibc's pthread_create) */
 	AL_KIND_MAX,
 };
 

@@ -3,7 +3,9 @@
  * about each process's memory that a verdict alone cannot give.
  *
  * Each sample period the stacks' live bytes are added to their series against the
- * requests their process has handled (or against time); trend.c classifies them.
+ * requests their process has handled (or against time); trend.c classifies them. A
+ * thread stack's series follows its live threads instead, judged by thresholds in
+ * threads (series_y() and params_of(): the one place a kind chooses; analyse.h).
  * Stacks are stored in the order they were first seen, each state followed by its
  * series, in blocks that never move; a table of their numbers finds one by key. The
  * sampler gives rows in the same order every time, so a sample walks the store front
@@ -46,7 +48,8 @@ struct proc_state {
 
 struct analyser {
 	struct trend_params params;
-	struct trend_result shown; /* analyser_verdict()'s answer */
+	struct trend_params thread_params; /* params in threads: thresholds / THREAD_WEIGHT */
+	struct trend_result shown;         /* analyser_verdict()'s answer */
 	bool time_mode;
 	bool growth;     /* growth tier: confirm leaks by the process's anonymous growth */
 	char **blocks;   /* the store: stacks 0 .. n-1, 1 << BLOCK_SHIFT per block */
@@ -174,6 +177,9 @@ struct analyser *analyser_new(const struct trend_params *p, bool time_mode)
 	if (!an)
 		return NULL;
 	an->params = *p;
+	an->thread_params = *p;
+	an->thread_params.min_bytes /= THREAD_WEIGHT;
+	an->thread_params.min_growth_per_hour /= THREAD_WEIGHT;
 	an->time_mode = time_mode;
 	/* keep every series aligned for its doubles */
 	an->stride = (sizeof(struct stack_state) + series_size(p) + 7) & ~(size_t)7;
@@ -259,8 +265,24 @@ static void update_rss_note(struct proc_state *ps)
 	    v->retained >= RETAINED_MIN && v->retained * 2 >= grown && v->live <= ps->peak_live;
 }
 
+/* Per kind, the one place it is chosen: what a stack's series follows (live bytes, a
+ * thread stack's live threads) and the thresholds it is judged by. */
+static double series_y(const struct sample_row *row)
+{
+	long long v = kind_is_thread(row->key.kind) ? (long long)row->st.live_objects
+	                                            : (long long)row->st.live_bytes;
+
+	return v > 0 ? (double)v : 0;
+}
+
+static const struct trend_params *params_of(const struct analyser *an, const struct al_stack_key *k)
+{
+	return kind_is_thread(k->kind) ? &an->thread_params : &an->params;
+}
+
 /* In the growth tier the pages are the process's memory: a --mode auto window's heap
- * blocks live in those same pages and are not added again. */
+ * blocks live in those same pages and are not added again. Thread stacks are address
+ * space reserved, not live memory. */
 static void sample_process(struct proc_state *ps, const struct sample *smp, double t, bool growth)
 {
 	unsigned long long live = 0;
@@ -269,7 +291,8 @@ static void sample_process(struct proc_state *ps, const struct sample *smp, doub
 	for (i = 0; i < smp->n; i++)
 		if ((int)smp->rows[i].key.tgid == ps->view.pid &&
 		    (long long)smp->rows[i].st.live_bytes > 0 &&
-		    (!growth || smp->rows[i].key.kind == AL_FAULT))
+		    (!growth || smp->rows[i].key.kind == AL_FAULT) &&
+		    !kind_is_thread(smp->rows[i].key.kind))
 			live += smp->rows[i].st.live_bytes;
 	ps->view.live = live;
 	if (procmem_read(ps->view.pid, &ps->view.mem))
@@ -322,7 +345,6 @@ static void sample_stack(struct analyser *an, const struct sample_row *row, doub
                          double prev_x, const struct proc_state *ps)
 {
 	struct stack_state *s = row_stack(an, &row->key);
-	long long live = (long long)row->st.live_bytes;
 
 	if (!s)
 		return;
@@ -330,13 +352,13 @@ static void sample_stack(struct analyser *an, const struct sample_row *row, doub
 	if (!s->started && prev_x < x)
 		series_add(series_of(s), t, prev_x, 0);
 	s->started = true;
-	series_add(series_of(s), t, x, live > 0 ? (double)live : 0);
+	series_add(series_of(s), t, x, series_y(row));
 	/* Some of its blocks went untracked (alloc map full): its live bytes undercount
 	 * from then on, and a fit would read a leak as a plateau. The verdict it had
 	 * stays (reported as unreliable), never a new one. */
 	if (row->st.untracked && s->has_result)
 		return;
-	trend_classify(series_of(s), &an->params, &s->result);
+	trend_classify(series_of(s), params_of(an, &s->key), &s->result);
 	if (an->growth && s->key.kind == AL_FAULT)
 		confirm_growth(ps, &s->result);
 	s->has_result = true;
@@ -406,7 +428,7 @@ const struct trend_result *analyser_verdict(struct analyser *an, const struct al
 	/* trend_classify computes only what its verdict needs: fill in the rest to show. */
 	v = s->result.verdict;
 	if (v != V_LEAK && v != V_GROWING && !s->fitted) {
-		trend_fit(series_of(s), &an->params, &s->result);
+		trend_fit(series_of(s), params_of(an, &s->key), &s->result);
 		s->result.verdict = v;
 		s->fitted = true;
 	}

@@ -8,6 +8,30 @@
 #include "collect/sampler.h"
 #include "analyse/trend.h"
 
+/* A thread stack (kind AL_THREAD: glibc maps each new thread's stack with MAP_STACK)
+ * reserves megabytes of address space of which a thread touches a few pages: its
+ * reserved bytes are not live heap. What trends is how many are live (its live
+ * objects), and where threads are set against heap bytes each weighs THREAD_WEIGHT:
+ * the thresholds of its trend (--min-growth, the smallest change that counts) are the
+ * heap's divided by it, and reports rank a thread stack as that many bytes per live
+ * thread. 32 KiB is about what an idle thread costs (its kernel stack and the first
+ * pages of its own), until resident bytes are measured. */
+#define THREAD_WEIGHT 32768.0
+
+static inline bool kind_is_thread(__u32 kind)
+{
+	return kind == AL_THREAD;
+}
+
+/* What a stack weighs when stacks are ranked: its live bytes (negative when it freed
+ * blocks from before attach), or THREAD_WEIGHT per live thread. */
+static inline long long stack_weight(const struct al_stack_key *k, const struct al_stack_stats *st)
+{
+	if (kind_is_thread(k->kind))
+		return (long long)st->live_objects * (long long)THREAD_WEIGHT;
+	return (long long)st->live_bytes;
+}
+
 struct proc_view {
 	int pid;
 	double requests;         /* requests handled since attach (seconds in time mode) */
@@ -15,7 +39,7 @@ struct proc_view {
 	struct procmem mem;      /* latest reading */
 	double oom_eta;          /* seconds until the cgroup limit at the current rate; -1: none */
 	double usage_rate;       /* cgroup (or anon) bytes per second over the last minute */
-	unsigned long long live; /* tracked live bytes now */
+	unsigned long long live; /* tracked live bytes now (thread stacks not counted) */
 	unsigned long long anon_at_attach; /* RssAnon when agentleak attached */
 	unsigned long long retained;       /* anon growth since attach not live in tracked blocks */
 	bool rss_note;                     /* RSS high, live heap flat */

@@ -17,7 +17,7 @@
 struct trend_point {
 	double t; /* seconds since attach */
 	double x; /* requests (seconds in time mode) */
-	double y; /* live bytes */
+	double y; /* live bytes (a thread stack's: live threads) */
 };
 
 enum verdict {

@@ -3,6 +3,8 @@
  * frame is its function's name; a Python frame its text, "qualname (file.py:line)", so
  * that a flame graph keeps the lines of one function apart.
  *
+ * Thread stacks are left out: the address space a thread's stack reserves is not live
+ * heap, and a count of threads would not weigh the same as bytes in one flame graph.
  * Written through stdio to a temporary file in the target directory, renamed over
  * the destination once complete (outfile.c), so a reader never sees half a file.
  */
@@ -92,7 +94,8 @@ static int put_stacks(FILE *f, const void *arg)
 	int i;
 
 	for (i = 0; snap->stacks && i < snap->nstacks; i++)
-		if ((long long)snap->stacks[i].st.live_bytes > 0)
+		if ((long long)snap->stacks[i].st.live_bytes > 0 &&
+		    !snap_is_thread(&snap->stacks[i]))
 			put_stack(f, snap, &snap->stacks[i]);
 	return 0;
 }

@@ -8,6 +8,8 @@
  * ticket. Every string from the target (names, paths, the request source) is
  * escaped. No libm: the scaling arithmetic is done here. Written to a temp file in
  * the same directory and renamed (outfile.c), so a reader never sees half a page.
+ * Thread stacks are told in threads (their plot, slope and live count), apart from
+ * the heap: not in a process's live heap, the heap leaks' banner or the flame graph.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -335,13 +337,27 @@ static const char *per_unit(const struct snapshot *snap)
 	return snap->time_mode ? "s" : "request";
 }
 
-/* "+4096.0 B/request" */
-static void put_slope(FILE *f, const struct snapshot *snap, double v)
+/* "+4096.0 B/request", or a thread stack's "+1.00 threads/request" */
+static void put_slope(FILE *f, const struct snapshot *snap, bool thread, double v)
 {
-	if (is_num(v))
-		fprintf(f, "%+.1f B/%s", v, per_unit(snap));
-	else
+	if (!is_num(v))
 		fputs("n/a", f);
+	else if (thread)
+		fprintf(f, "%+.2f threads/%s", v, per_unit(snap));
+	else
+		fprintf(f, "%+.1f B/%s", v, per_unit(snap));
+}
+
+/* A thread stack's live threads, "40 threads"; a heap stack's live bytes. */
+static char *fmt_live(char *buf, size_t len, const struct snap_stack *s)
+{
+	char n[32];
+
+	if (!snap_is_thread(s))
+		return fmt_bytes(buf, len, (double)s->st.live_bytes, 0);
+	snprintf(buf, len, "%s thread%s", fmt_count(n, sizeof(n), s->st.live_objects),
+	         s->st.live_objects == 1 ? "" : "s");
+	return buf;
 }
 
 /* ---- page head and processes ---- */
@@ -356,8 +372,9 @@ static void put_head(FILE *f, const struct snapshot *snap)
 	fputs("agentleak", f);
 	if (p)
 		escf(f, ": %s (pid %d)%s", p->comm, p->pid, snap->nprocs > 1 ? " and others" : "");
-	if (snap->nleaks > 0)
-		fprintf(f, " \xe2\x80\x94 %d leak%s", snap->nleaks, snap->nleaks > 1 ? "s" : "");
+	if (snap->nleaks + snap->nthread_leaks > 0)
+		fprintf(f, " \xe2\x80\x94 %d leak%s", snap->nleaks + snap->nthread_leaks,
+		        snap->nleaks + snap->nthread_leaks > 1 ? "s" : "");
 	fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n", css);
 }
 
@@ -399,12 +416,33 @@ static void put_title(FILE *f, const struct snapshot *snap)
 	fputs("</p>\n</header>\n", f);
 }
 
+/* The thread stacks that leak, in threads. */
+static void put_thread_banner(FILE *f, const struct snapshot *snap)
+{
+	double per_hour = 0;
+	int i;
+
+	for (i = 0; i < snap->nstacks; i++)
+		if (snap_is_thread(&snap->stacks[i]) && is_leak(&snap->stacks[i]) &&
+		    is_num(snap->stacks[i].verdict.per_hour))
+			per_hour += snap->stacks[i].verdict.per_hour;
+	fprintf(f, "<div class=\"banner bad\">%d thread stack%s leak%s: ", snap->nthread_leaks,
+	        snap->nthread_leaks > 1 ? "s" : "", snap->nthread_leaks > 1 ? "" : "s");
+	put_slope(f, snap, true, snap->thread_slope);
+	fprintf(f, "%s, %+.0f threads/hour at the observed rate</div>\n",
+	        snap->nthread_leaks > 1 ? " together" : "", per_hour);
+}
+
 static void put_banner(FILE *f, const struct snapshot *snap)
 {
 	double per_hour = 0;
 	char b[32];
 	int i;
 
+	if (snap->nthread_leaks > 0)
+		put_thread_banner(f, snap);
+	if (snap->nleaks <= 0 && snap->nthread_leaks > 0)
+		return;
 	if (snap->nleaks <= 0) {
 		for (i = 0; i < snap->nstacks && !strcmp(verdict_of(&snap->stacks[i]), "none"); i++)
 			;
@@ -422,11 +460,12 @@ static void put_banner(FILE *f, const struct snapshot *snap)
 		return;
 	}
 	for (i = 0; i < snap->nstacks; i++)
-		if (is_leak(&snap->stacks[i]) && is_num(snap->stacks[i].verdict.per_hour))
+		if (!snap_is_thread(&snap->stacks[i]) && is_leak(&snap->stacks[i]) &&
+		    is_num(snap->stacks[i].verdict.per_hour))
 			per_hour += snap->stacks[i].verdict.per_hour;
 	fprintf(f, "<div class=\"banner bad\">%d stack%s leak%s: ", snap->nleaks,
 	        snap->nleaks > 1 ? "s" : "", snap->nleaks > 1 ? "" : "s");
-	put_slope(f, snap, snap->leak_slope);
+	put_slope(f, snap, false, snap->leak_slope);
 	fprintf(f, "%s, %s/hour at the observed rate</div>\n", snap->nleaks > 1 ? " together" : "",
 	        fmt_bytes(b, sizeof(b), per_hour, 1));
 }
@@ -536,6 +575,15 @@ static void put_process(FILE *f, const struct snapshot *snap, const struct snap_
 	else
 		fprintf(f, ", %s requests", fmt_countd(c, sizeof(c), p->requests));
 	fputs("</td></tr>\n", f);
+	if (p->thread_stacks || p->threads_started) {
+		fprintf(f, "<tr><th>threads</th><td>%s live at %d stack%s",
+		        fmt_count(a, sizeof(a), p->live_threads), p->thread_stacks,
+		        p->thread_stacks == 1 ? "" : "s");
+		fprintf(f, " <span class=\"muted\">(%s of stack reserved, not heap)</span>; ",
+		        fmt_bytes(b, sizeof(b), (double)p->thread_reserved, 0));
+		fprintf(f, "%s started, ", fmt_count(a, sizeof(a), p->threads_started));
+		fprintf(f, "%s ended</td></tr>\n", fmt_count(b, sizeof(b), p->threads_ended));
+	}
 	if (p->have_mem) {
 		put_memory(f, p);
 		put_cgroup(f, p);
@@ -749,7 +797,7 @@ static void put_fit(FILE *f, const struct snapshot *snap, const struct snap_stac
 	        "<line class=\"fit\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"><title>"
 	        "Theil-Sen fit: ",
 	        px(xa, x0), y0, px(xa, x1), y1);
-	put_slope(f, snap, slope);
+	put_slope(f, snap, snap_is_thread(s), slope);
 	fputs("</title></line>\n", f);
 }
 
@@ -770,7 +818,12 @@ static void put_points(FILE *f, const struct snapshot *snap, const struct snap_s
 			fprintf(f, "%.1f s", p->x);
 		else
 			fprintf(f, "%s requests", fmt_countd(a, sizeof(a), p->x));
-		fprintf(f, ": %s live</title></circle>\n", fmt_bytes(b, sizeof(b), p->y, 0));
+		if (snap_is_thread(s))
+			fprintf(f, ": %s threads live</title></circle>\n",
+			        fmt_countd(b, sizeof(b), p->y));
+		else
+			fprintf(f, ": %s live</title></circle>\n",
+			        fmt_bytes(b, sizeof(b), p->y, 0));
 	}
 }
 
@@ -796,20 +849,24 @@ static void put_plot(FILE *f, const struct snapshot *snap, const struct snap_sta
 	}
 	fprintf(f,
 	        "<svg class=\"plot\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-	        "role=\"img\" aria-label=\"live bytes against %s\">\n",
-	        PLOT_W, PLOT_H, PLOT_W, PLOT_H, snap->time_mode ? "time" : "requests");
+	        "role=\"img\" aria-label=\"live %s against %s\">\n",
+	        PLOT_W, PLOT_H, PLOT_W, PLOT_H, snap_is_thread(s) ? "threads" : "bytes",
+	        snap->time_mode ? "time" : "requests");
 	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", PLOT_W,
 	        PLOT_H);
 	count_axis(&xa, xmin, xmax);
-	bytes_axis(&ya, ymax);
+	if (snap_is_thread(s))
+		count_axis(&ya, 0, ymax > 0 ? ymax * 1.04 : 1);
+	else
+		bytes_axis(&ya, ymax);
 	put_grid(f, &xa, &ya);
 	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
 	        (PLOT_L + PLOT_W - PLOT_R) / 2, PLOT_H - 6,
 	        snap->time_mode ? "seconds since attach" : "requests handled");
 	fprintf(f,
 	        "<text transform=\"translate(14 %d) rotate(-90)\" text-anchor=\"middle\">live "
-	        "bytes</text>\n",
-	        (PLOT_T + PLOT_H - PLOT_B) / 2);
+	        "%s</text>\n",
+	        (PLOT_T + PLOT_H - PLOT_B) / 2, snap_is_thread(s) ? "threads" : "bytes");
 	if (!n) {
 		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">no samples yet</text>\n",
 		        (PLOT_L + PLOT_W - PLOT_R) / 2, (PLOT_T + PLOT_H - PLOT_B) / 2);
@@ -828,7 +885,7 @@ struct rank {
 	int i;
 };
 
-/* Leaks first, then by live bytes (ties in snapshot order). */
+/* Leaks first, then in snapshot order: by live bytes (a thread stack by its weight). */
 static int by_suspicion(const void *a, const void *b)
 {
 	const struct rank *x = a, *y = b;
@@ -836,8 +893,6 @@ static int by_suspicion(const void *a, const void *b)
 
 	if (lx != ly)
 		return ly - lx;
-	if (x->s->st.live_bytes != y->s->st.live_bytes)
-		return x->s->st.live_bytes < y->s->st.live_bytes ? 1 : -1;
 	return x->i - y->i;
 }
 
@@ -851,22 +906,46 @@ static void put_badge(FILE *f, const struct snap_stack *s)
 	                          : "no verdict");
 }
 
+/* A thread stack's numbers: threads live and started, its stacks reserved. */
+static void put_thread_facts(FILE *f, const struct snap_stack *s)
+{
+	char a[32], b[32];
+
+	fputs("<tr><th>share of threads</th><td>", f);
+	if (is_num(s->growth_share) && s->growth_share >= 0)
+		fprintf(f, "%.0f%% of the process's live threads", 100.0 * s->growth_share);
+	else
+		fputs("n/a", f);
+	fprintf(f, "</td></tr>\n<tr><th>live</th><td>%s ", fmt_live(a, sizeof(a), s));
+	fprintf(f, "<span class=\"muted\">(%s of stack reserved, not heap)</span></td></tr>\n",
+	        fmt_bytes(b, sizeof(b), (double)s->st.live_bytes, 0));
+	fprintf(f, "<tr><th>started / ended</th><td>%s started, ",
+	        fmt_count(a, sizeof(a), s->st.allocs));
+	fprintf(f, "%s ended</td></tr>\n</table>\n", fmt_count(b, sizeof(b), s->st.frees));
+}
+
 static void put_facts(FILE *f, const struct snapshot *snap, const struct snap_stack *s)
 {
 	const struct trend_result *t = &s->verdict;
+	const char *what = snap_is_thread(s) ? "threads" : "bytes";
 	char a[32], b[32], c[32];
 
 	fputs("<table class=\"kv facts\">\n", f);
 	if (s->has_verdict && t->verdict != V_NONE) {
-		fprintf(f, "<tr><th>bytes/%s</th><td><span class=\"big\">", per_unit(snap));
-		put_slope(f, snap, t->slope);
+		fprintf(f, "<tr><th>%s/%s</th><td><span class=\"big\">", what, per_unit(snap));
+		put_slope(f, snap, snap_is_thread(s), t->slope);
 		fputs("</span><br><span class=\"muted\">95% CI ", f);
-		put_slope(f, snap, t->slope_lo);
+		put_slope(f, snap, snap_is_thread(s), t->slope_lo);
 		fputs(" .. ", f);
-		put_slope(f, snap, t->slope_hi);
-		fprintf(f, "</span></td></tr>\n<tr><th>bytes/hour</th><td>%s/hour",
-		        fmt_bytes(a, sizeof(a), t->per_hour, 1));
-		if (is_num(t->per_hour))
+		put_slope(f, snap, snap_is_thread(s), t->slope_hi);
+		if (snap_is_thread(s))
+			fprintf(
+			    f, "</span></td></tr>\n<tr><th>threads/hour</th><td>%+.0f threads/hour",
+			    is_num(t->per_hour) ? t->per_hour : 0.0);
+		else
+			fprintf(f, "</span></td></tr>\n<tr><th>bytes/hour</th><td>%s/hour",
+			        fmt_bytes(a, sizeof(a), t->per_hour, 1));
+		if (is_num(t->per_hour) && !snap_is_thread(s))
 			fprintf(f, " <span class=\"muted\">(%+.0f B)</span>", t->per_hour);
 		fprintf(f, "</td></tr>\n<tr><th>R\xc2\xb2</th><td>%.3f</td></tr>\n",
 		        is_num(t->r2) ? t->r2 : 0.0);
@@ -876,13 +955,25 @@ static void put_facts(FILE *f, const struct snapshot *snap, const struct snap_st
 			fprintf(f, "%s", fmt_duration(b, sizeof(b), t->x_span));
 		else
 			fprintf(f, "%s requests", fmt_countd(b, sizeof(b), t->x_span));
-		fprintf(f, "</td></tr>\n<tr><th>growth</th><td>%s over the samples",
-		        fmt_bytes(c, sizeof(c), t->growth, 1));
-		fprintf(f, " <span class=\"muted\">(peak %s)</span></td></tr>\n",
-		        fmt_bytes(a, sizeof(a), t->peak, 0));
+		if (snap_is_thread(s))
+			fprintf(f,
+			        "</td></tr>\n<tr><th>growth</th><td>%+.0f threads over the samples "
+			        "<span class=\"muted\">(peak %.0f)</span></td></tr>\n",
+			        is_num(t->growth) ? t->growth : 0.0,
+			        is_num(t->peak) ? t->peak : 0.0);
+		else
+			fprintf(f,
+			        "</td></tr>\n<tr><th>growth</th><td>%s over the samples <span "
+			        "class=\"muted\">(peak %s)</span></td></tr>\n",
+			        fmt_bytes(c, sizeof(c), t->growth, 1),
+			        fmt_bytes(a, sizeof(a), t->peak, 0));
 	} else {
-		fprintf(f, "<tr><th>bytes/%s</th><td>%s</td></tr>\n", per_unit(snap),
+		fprintf(f, "<tr><th>%s/%s</th><td>%s</td></tr>\n", what, per_unit(snap),
 		        s->has_verdict ? "not enough samples yet" : "no trend for this stack");
+	}
+	if (snap_is_thread(s)) {
+		put_thread_facts(f, s);
+		return;
 	}
 	fputs("<tr><th>share of growth</th><td>", f);
 	if (is_num(s->growth_share) && s->growth_share >= 0)
@@ -955,7 +1046,7 @@ static void put_overview(FILE *f, const struct snapshot *snap, const struct rank
 
 	fprintf(f,
 	        "<section class=\"card\">\n<table class=\"list\">\n<tr><th>#</th><th>verdict"
-	        "</th><th class=\"num\">bytes/%s</th><th class=\"num\">per hour</th>"
+	        "</th><th class=\"num\">per %s</th><th class=\"num\">per hour</th>"
 	        "<th class=\"num\">live</th><th class=\"num\">R\xc2\xb2</th><th>allocated in"
 	        "</th></tr>\n",
 	        per_unit(snap));
@@ -967,12 +1058,14 @@ static void put_overview(FILE *f, const struct snapshot *snap, const struct rank
 		put_badge(f, s);
 		fputs("</td><td class=\"num\">", f);
 		if (fit)
-			put_slope(f, snap, s->verdict.slope);
+			put_slope(f, snap, snap_is_thread(s), s->verdict.slope);
 		fputs("</td><td class=\"num\">", f);
-		if (fit)
+		if (fit && snap_is_thread(s))
+			fprintf(f, "%+.0f threads", s->verdict.per_hour);
+		else if (fit)
 			fprintf(f, "%s", fmt_bytes(a, sizeof(a), s->verdict.per_hour, 1));
 		fprintf(f, "</td><td class=\"num\">%s</td><td class=\"num\">",
-		        fmt_bytes(a, sizeof(a), (double)s->st.live_bytes, 0));
+		        fmt_live(a, sizeof(a), s));
 		if (fit && is_num(s->verdict.r2))
 			fprintf(f, "%.3f", s->verdict.r2);
 		fputs("</td><td><code>", f);
@@ -1118,7 +1211,7 @@ static int flame_build(struct flame *fl, const struct snapshot *snap)
 		const struct snap_stack *s = &snap->stacks[i];
 		double live = (double)s->st.live_bytes, leak = is_leak(s) ? live : 0;
 
-		if (!s->st.live_bytes)
+		if (!s->st.live_bytes || snap_is_thread(s))
 			continue;
 		at = 0;
 		fl->v[0].bytes += live;

@@ -3,7 +3,9 @@
  *
  * Written straight to a FILE: strings escaped per RFC 8259 with invalid UTF-8 bytes
  * replaced by U+FFFD, integers printed exactly, doubles with the fewest digits that
- * read back to the same value (at most 17), NaN and infinities as null.
+ * read back to the same value (at most 17), NaN and infinities as null. A thread stack
+ * (kind "thread") keeps the stack fields (live_objects are its live threads) and says
+ * its verdict's unit (threads/request); its process's threads are apart from the heap.
  */
 #include <errno.h>
 #include <math.h>
@@ -106,6 +108,14 @@ static void put_process(FILE *f, const struct snap_process *p)
 	u64_field(f, "frees", p->frees);
 	key(f, "nstacks");
 	fprintf(f, "%d", p->nstacks);
+	key(f, "threads");
+	fprintf(f, "{\"live\":%llu", p->live_threads);
+	key(f, "stacks");
+	fprintf(f, "%d", p->thread_stacks);
+	u64_field(f, "reserved_bytes", p->thread_reserved);
+	u64_field(f, "started", p->threads_started);
+	u64_field(f, "ended", p->threads_ended);
+	putc('}', f);
 	num_field(f, "requests", p->requests);
 	key(f, "python");
 	if (p->python[0]) {
@@ -132,7 +142,7 @@ static void put_process(FILE *f, const struct snap_process *p)
 	putc('}', f);
 }
 
-static void put_verdict(FILE *f, const struct snap_stack *s)
+static void put_verdict(FILE *f, const struct snapshot *snap, const struct snap_stack *s)
 {
 	const struct trend_result *t = &s->verdict;
 
@@ -141,6 +151,9 @@ static void put_verdict(FILE *f, const struct snap_stack *s)
 		return;
 	}
 	fprintf(f, "{\"name\":\"%s\"", verdict_label(t->verdict, NAME_JSON));
+	key(f, "unit");
+	fprintf(f, "\"%s/%s\"", snap_is_thread(s) ? "threads" : "B",
+	        snap->time_mode ? "s" : "request");
 	num_field(f, "slope", t->slope);
 	num_field(f, "slope_lo", t->slope_lo);
 	num_field(f, "slope_hi", t->slope_hi);
@@ -215,7 +228,7 @@ static void put_objects(FILE *f, const struct snap_objects *o)
 	putc('}', f);
 }
 
-static void put_stack(FILE *f, const struct snap_stack *s)
+static void put_stack(FILE *f, const struct snapshot *snap, const struct snap_stack *s)
 {
 	const struct al_stack_stats *st = &s->st;
 	int i;
@@ -234,7 +247,7 @@ static void put_stack(FILE *f, const struct snap_stack *s)
 	u64_field(f, "frees", st->frees);
 	u64_field(f, "free_bytes", st->free_bytes);
 	key(f, "verdict");
-	put_verdict(f, s);
+	put_verdict(f, snap, s);
 	key(f, "python_objects");
 	put_objects(f, s->objects);
 	key(f, "frames");
@@ -310,7 +323,7 @@ int json_write(FILE *f, const struct snapshot *snap, int top)
 	for (i = 0; i < n; i++) {
 		if (i)
 			putc(',', f);
-		put_stack(f, &snap->stacks[i]);
+		put_stack(f, snap, &snap->stacks[i]);
 	}
 	putc(']', f);
 	key(f, "losses");
@@ -320,6 +333,9 @@ int json_write(FILE *f, const struct snapshot *snap, int top)
 	key(f, "leaks");
 	fprintf(f, "{\"count\":%d", snap->nleaks);
 	num_field(f, "slope", snap->leak_slope);
+	key(f, "thread_count");
+	fprintf(f, "%d", snap->nthread_leaks);
+	num_field(f, "thread_slope", snap->thread_slope);
 	fputs("}}\n", f);
 	if (fflush(f) || ferror(f))
 		return errno ? -errno : -EIO;

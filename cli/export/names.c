@@ -26,6 +26,7 @@ static const char *const kind_names[AL_KIND_MAX] = {
     [AL_FREE] = "free",
     [AL_MMAP] = "mmap",
     [AL_FAULT] = "fault",
+    [AL_THREAD] = "thread",
 };
 
 const char *kind_name(unsigned int kind)

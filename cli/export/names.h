@@ -29,7 +29,7 @@ struct loss_name {
 extern const struct loss_name loss_names[];
 extern const int nloss_names;
 
-/* "malloc", "calloc", ..., "mmap", "fault"; "?" for a kind out of range. */
+/* "malloc", "calloc", ..., "mmap", "fault", "thread"; "?" for a kind out of range. */
 const char *kind_name(unsigned int kind);
 /* A verdict as format f spells it: "leak", ...; no verdict is "-" in text, "none" in JSON. */
 const char *verdict_label(enum verdict v, enum name_format f);

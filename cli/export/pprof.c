@@ -435,10 +435,14 @@ static void put_label(struct pprof *pp, const char *key, const char *str, int64_
 	put_msg(&pp->msg, SAMPLE_LABEL, m);
 }
 
+/* A thread stack counts its threads (started, live) in the _objects types and nothing in
+ * the _space types: the stacks it reserved are not heap in use. */
 static void put_sample(struct pprof *pp, const struct snap_stack *s)
 {
 	const struct al_stack_stats *st = &s->st;
-	uint64_t v[4] = {st->allocs, st->alloc_bytes, st->live_objects, st->live_bytes};
+	bool thread = snap_is_thread(s);
+	uint64_t v[4] = {st->allocs, thread ? 0 : st->alloc_bytes, st->live_objects,
+	                 thread ? 0 : st->live_bytes};
 	int pid = (int)s->key.tgid;
 	size_t i, n = s->nframes > 0 && s->frames ? (size_t)s->nframes : 0;
 
@@ -554,6 +558,16 @@ static void put_comments(struct pprof *pp, const struct snapshot *snap)
 
 		snprintf(line, sizeof(line), "pid %d (%.32s) %.32s %.512s%s", p->pid, p->comm,
 		         p->flavor, p->allocator, p->exited ? " (exited)" : "");
+		put_comment(pp, line);
+	}
+	for (i = 0; i < snap->nstacks && snap->stacks && !snap_is_thread(&snap->stacks[i]); i++)
+		;
+	if (snap->stacks && i < snap->nstacks) {
+		snprintf(
+		    line, sizeof(line),
+		    "kind=thread: thread stacks, threads started and live in alloc_objects and "
+		    "inuse_objects, 0 in alloc_space and inuse_space (a stack reserved is not "
+		    "heap)");
 		put_comment(pp, line);
 	}
 }

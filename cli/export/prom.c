@@ -5,8 +5,11 @@
  * so the page is valid for Prometheus and lint-clean for promtool whatever the
  * snapshot holds. The stacks exported are chosen once (top N by live bytes, then the
  * leaks outside them, duplicates of a pid and stack id skipped) and each family
- * walks that list. The textfile is replaced by rename(2): readers (node_exporter's
- * textfile collector) see the old page or the new one.
+ * walks that list. Thread stacks (kind "thread") have families of their own, in
+ * threads, so that no byte family that means heap adds up their reserved stacks;
+ * agentleak_stack_verdict has both, told apart by the kind label. The textfile is
+ * replaced by rename(2): readers (node_exporter's textfile collector) see the old page
+ * or the new one.
  */
 #include <errno.h>
 #include <float.h>
@@ -30,26 +33,49 @@ struct family {
 	const char *help;
 };
 
-/* Counters of a stack, read from struct al_stack_stats. */
+/* Counters of a stack, read from struct al_stack_stats: heap stacks' families, then
+ * thread stacks' (thread). */
 static const struct stack_family {
 	struct family fam;
 	size_t off;
+	bool thread;
 } stack_families[] = {
     {{"agentleak_stack_live_bytes", "gauge",
       "Bytes allocated by the stack since attach and not freed yet."},
-     offsetof(struct al_stack_stats, live_bytes)},
+     offsetof(struct al_stack_stats, live_bytes),
+     false},
     {{"agentleak_stack_live_objects", "gauge",
       "Blocks allocated by the stack since attach and not freed yet."},
-     offsetof(struct al_stack_stats, live_objects)},
+     offsetof(struct al_stack_stats, live_objects),
+     false},
     {{"agentleak_stack_allocations_total", "counter",
       "Allocation calls of the stack since attach."},
-     offsetof(struct al_stack_stats, allocs)},
+     offsetof(struct al_stack_stats, allocs),
+     false},
     {{"agentleak_stack_allocated_bytes_total", "counter",
       "Bytes allocated by the stack since attach."},
-     offsetof(struct al_stack_stats, alloc_bytes)},
+     offsetof(struct al_stack_stats, alloc_bytes),
+     false},
     {{"agentleak_stack_frees_total", "counter",
       "Frees of blocks the stack allocated since attach."},
-     offsetof(struct al_stack_stats, frees)},
+     offsetof(struct al_stack_stats, frees),
+     false},
+    {{"agentleak_stack_live_threads", "gauge",
+      "Threads the stack started since attach whose stacks are still mapped (kind thread)."},
+     offsetof(struct al_stack_stats, live_objects),
+     true},
+    {{"agentleak_stack_thread_stack_reserved_bytes", "gauge",
+      "Address space those thread stacks reserve: virtual, not resident (kind thread)."},
+     offsetof(struct al_stack_stats, live_bytes),
+     true},
+    {{"agentleak_stack_threads_started_total", "counter",
+      "Threads the stack started since attach (kind thread)."},
+     offsetof(struct al_stack_stats, allocs),
+     true},
+    {{"agentleak_stack_threads_ended_total", "counter",
+      "Of those, threads whose stacks were unmapped (kind thread)."},
+     offsetof(struct al_stack_stats, frees),
+     true},
 };
 
 static const struct family slope_request_family = {
@@ -58,9 +84,16 @@ static const struct family slope_request_family = {
 static const struct family slope_second_family = {
     "agentleak_stack_slope_bytes_per_second", "gauge",
     "Theil-Sen slope of the stack's live bytes against time (without --requests)."};
+static const struct family thread_slope_request_family = {
+    "agentleak_stack_slope_threads_per_request", "gauge",
+    "Theil-Sen slope of a thread stack's live threads against requests (with --requests)."};
+static const struct family thread_slope_second_family = {
+    "agentleak_stack_slope_threads_per_second", "gauge",
+    "Theil-Sen slope of a thread stack's live threads against time (without --requests)."};
 static const struct family verdict_family = {
     "agentleak_stack_verdict", "gauge",
-    "Verdict of the stack's live bytes trend: 1 for the current verdict."};
+    "Verdict of the stack's live bytes trend (kind thread: live threads): 1 for the current "
+    "verdict."};
 
 enum proc_metric {
 	PM_RSS,
@@ -70,6 +103,7 @@ enum proc_metric {
 	PM_OOM_ETA,
 	PM_CG_LIMIT,
 	PM_RETAINED,
+	PM_THREADS,
 	PM_MAX,
 };
 
@@ -78,7 +112,8 @@ static const struct family proc_families[PM_MAX] = {
     [PM_ANON] = {"agentleak_process_anon_bytes", "gauge",
                  "Anonymous memory of the process (RssAnon)."},
     [PM_LIVE] = {"agentleak_process_live_bytes", "gauge",
-                 "Bytes the process allocated since attach and has not freed yet."},
+                 "Bytes the process allocated since attach and has not freed yet (thread "
+                 "stacks not counted)."},
     [PM_REQUESTS] = {"agentleak_process_requests_total", "counter",
                      "Requests counted since attach by the --requests source."},
     [PM_OOM_ETA] = {"agentleak_process_oom_eta_seconds", "gauge",
@@ -87,6 +122,8 @@ static const struct family proc_families[PM_MAX] = {
                      "Memory limit of the process's cgroup."},
     [PM_RETAINED] = {"agentleak_process_heap_retained_bytes", "gauge",
                      "Anonymous memory growth not live in tracked blocks (kept by the allocator)."},
+    [PM_THREADS] = {"agentleak_process_live_threads", "gauge",
+                    "Threads the process started since attach whose stacks are still mapped."},
 };
 
 static const struct family events_family = {"agentleak_events_total", "counter",
@@ -102,8 +139,10 @@ static const struct family hits_family = {
 static const struct family overhead_family = {
     "agentleak_estimated_overhead_cpus", "gauge",
     "Estimated CPU cost of the probes in the targets (hits x measured trap cost), in CPUs."};
-static const struct family leaks_family = {"agentleak_leaks", "gauge",
-                                           "Stacks whose verdict is leak."};
+static const struct family leaks_family = {
+    "agentleak_leaks", "gauge", "Stacks whose verdict is leak (thread stacks not counted)."};
+static const struct family thread_leaks_family = {"agentleak_thread_leaks", "gauge",
+                                                  "Thread stacks whose verdict is leak."};
 static const struct family precise_family = {
     "agentleak_precise_tier_active", "gauge",
     "1 while the allocator probes are on: --mode precise, or an open --mode auto window."};
@@ -265,6 +304,8 @@ static void put_stack_family(FILE *f, const struct snapshot *snap, const int *id
 		const struct snap_stack *s = &snap->stacks[idx[k]];
 		const __u64 *v = (const __u64 *)((const char *)&s->st + sf->off);
 
+		if (snap_is_thread(s) != sf->thread)
+			continue;
 		fprintf(f, "%s{", sf->fam.name);
 		put_stack_labels(f, s);
 		fprintf(f, "} %llu\n", (unsigned long long)*v);
@@ -276,8 +317,9 @@ static bool has_verdict(const struct snap_stack *s)
 	return s->has_verdict && s->verdict.verdict != V_NONE;
 }
 
+/* The slopes of the heap stacks (or of the thread stacks) in one unit. */
 static void put_slopes(FILE *f, const struct snapshot *snap, const int *idx, int n,
-                       const struct family *fam, bool want_time)
+                       const struct family *fam, bool want_time, bool thread)
 {
 	put_head(f, fam);
 	if (snap->time_mode != want_time)
@@ -285,7 +327,7 @@ static void put_slopes(FILE *f, const struct snapshot *snap, const int *idx, int
 	for (int k = 0; k < n; k++) {
 		const struct snap_stack *s = &snap->stacks[idx[k]];
 
-		if (!has_verdict(s))
+		if (!has_verdict(s) || snap_is_thread(s) != thread)
 			continue;
 		fprintf(f, "%s{", fam->name);
 		put_stack_labels(f, s);
@@ -313,8 +355,10 @@ static void put_stacks(FILE *f, const struct snapshot *snap, const int *idx, int
 {
 	for (size_t i = 0; i < sizeof(stack_families) / sizeof(stack_families[0]); i++)
 		put_stack_family(f, snap, idx, n, &stack_families[i]);
-	put_slopes(f, snap, idx, n, &slope_request_family, false);
-	put_slopes(f, snap, idx, n, &slope_second_family, true);
+	put_slopes(f, snap, idx, n, &slope_request_family, false, false);
+	put_slopes(f, snap, idx, n, &slope_second_family, true, false);
+	put_slopes(f, snap, idx, n, &thread_slope_request_family, false, true);
+	put_slopes(f, snap, idx, n, &thread_slope_second_family, true, true);
 	put_verdicts(f, snap, idx, n);
 }
 
@@ -360,6 +404,8 @@ static bool proc_value(const struct snapshot *snap, const struct snap_process *p
 		return p->have_mem && p->cg_limit > 0 && set_u(v, p->cg_limit);
 	case PM_RETAINED:
 		return p->have_mem && set_u(v, p->retained);
+	case PM_THREADS: /* once the process started a thread traced */
+		return (p->thread_stacks || p->threads_started) && set_u(v, p->live_threads);
 	}
 	return false;
 }
@@ -416,6 +462,8 @@ static void put_tool(FILE *f, const struct snapshot *snap)
 	fputc('\n', f);
 	put_head(f, &leaks_family);
 	fprintf(f, "%s %d\n", leaks_family.name, snap->nleaks);
+	put_head(f, &thread_leaks_family);
+	fprintf(f, "%s %d\n", thread_leaks_family.name, snap->nthread_leaks);
 	put_head(f, &precise_family);
 	fprintf(f, "%s %d\n", precise_family.name,
 	        !strcmp(snapshot_mode(snap), "precise") || snap->diagnosis_open);

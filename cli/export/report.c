@@ -4,7 +4,9 @@
  * Interval reports and the final report share one layout (docs/cli-contract.md):
  * a line per process with its memory, the loss counters, then the top stacks by live
  * bytes, each with its verdict and frames. Frame #0 is the allocator's caller
- * (exact); deeper frames come from the kernel's frame pointer walk.
+ * (exact); deeper frames come from the kernel's frame pointer walk. Thread stacks are
+ * told in threads: their own header and verdict units, a threads line per process and
+ * their own leaks line; their reserved bytes are never added to the heap's.
  */
 #include <string.h>
 #include <time.h>
@@ -46,6 +48,12 @@ static void print_process(FILE *out, const struct snapshot *snap, const struct s
 	        p->pid, p->comm, p->flavor, p->allocator, p->live_bytes, p->live_objects,
 	        p->nstacks, p->allocs, p->frees, p->exited ? " (exited)" : "");
 	print_memory(out, snap, p);
+	if (p->thread_stacks || p->threads_started)
+		fprintf(out,
+		        "    threads: %llu live at %d stacks (%llu B of stack reserved); %llu "
+		        "started, %llu ended since attach\n",
+		        p->live_threads, p->thread_stacks, p->thread_reserved, p->threads_started,
+		        p->threads_ended);
 	if (p->pymalloc)
 		fprintf(
 		    out,
@@ -74,9 +82,16 @@ static void print_verdict(FILE *out, const struct snapshot *snap, const struct s
 
 	if (!s->has_verdict)
 		return;
-	fprintf(out, "    verdict: %s, %+.1f B/%s (95%% CI %.1f..%.1f), %+.0f B/hour, ",
-	        verdict_label(t->verdict, NAME_TEXT), t->slope, unit, t->slope_lo, t->slope_hi,
-	        t->per_hour);
+	if (snap_is_thread(s))
+		fprintf(
+		    out,
+		    "    verdict: %s, %+.2f threads/%s (95%% CI %.2f..%.2f), %+.0f threads/hour, ",
+		    verdict_label(t->verdict, NAME_TEXT), t->slope, unit, t->slope_lo, t->slope_hi,
+		    t->per_hour);
+	else
+		fprintf(out, "    verdict: %s, %+.1f B/%s (95%% CI %.1f..%.1f), %+.0f B/hour, ",
+		        verdict_label(t->verdict, NAME_TEXT), t->slope, unit, t->slope_lo,
+		        t->slope_hi, t->per_hour);
 	if (snap->time_mode)
 		fprintf(out, "%.1f s", t->x_span);
 	else
@@ -85,7 +100,8 @@ static void print_verdict(FILE *out, const struct snapshot *snap, const struct s
 	if (s->growth_share < 0)
 		fprintf(out, "n/a\n");
 	else
-		fprintf(out, "%.0f%% of growth\n", 100 * s->growth_share);
+		fprintf(out, "%.0f%% of %s\n", 100 * s->growth_share,
+		        snap_is_thread(s) ? "threads" : "growth");
 }
 
 /* A stack that lost blocks: its numbers undercount and its verdict is frozen. */
@@ -127,12 +143,21 @@ static void print_stack(FILE *out, const struct snapshot *snap, int rank,
 {
 	int i;
 
-	fprintf(out,
-	        "[%d] pid %u %s: %llu B live in %llu objects; %llu allocs (%llu B), %llu frees "
-	        "since attach\n",
-	        rank, s->key.tgid, s->kind, (unsigned long long)s->st.live_bytes,
-	        (unsigned long long)s->st.live_objects, (unsigned long long)s->st.allocs,
-	        (unsigned long long)s->st.alloc_bytes, (unsigned long long)s->st.frees);
+	if (snap_is_thread(s))
+		fprintf(
+		    out,
+		    "[%d] pid %u %s: %llu threads live (%llu B of stack reserved); %llu started, "
+		    "%llu ended since attach\n",
+		    rank, s->key.tgid, s->kind, (unsigned long long)s->st.live_objects,
+		    (unsigned long long)s->st.live_bytes, (unsigned long long)s->st.allocs,
+		    (unsigned long long)s->st.frees);
+	else
+		fprintf(out,
+		        "[%d] pid %u %s: %llu B live in %llu objects; %llu allocs (%llu B), %llu "
+		        "frees since attach\n",
+		        rank, s->key.tgid, s->kind, (unsigned long long)s->st.live_bytes,
+		        (unsigned long long)s->st.live_objects, (unsigned long long)s->st.allocs,
+		        (unsigned long long)s->st.alloc_bytes, (unsigned long long)s->st.frees);
 	print_verdict(out, snap, s);
 	print_untracked(out, s);
 	print_objects(out, s->objects);
@@ -204,6 +229,9 @@ void report_print(FILE *out, const struct snapshot *snap, int top, int max_depth
 	if (snap->nleaks)
 		fprintf(out, "leaks: %d stacks, %+.1f B/%s together\n", snap->nleaks,
 		        snap->leak_slope, snap->time_mode ? "s" : "request");
+	if (snap->nthread_leaks)
+		fprintf(out, "thread leaks: %d stacks, %+.2f threads/%s together\n",
+		        snap->nthread_leaks, snap->thread_slope, snap->time_mode ? "s" : "request");
 	fprintf(out, "\n");
 	fflush(out);
 }

@@ -2,7 +2,9 @@
 /* snapbuild.c - gather one report's results into a snapshot for the exporters.
  *
  * Stacks that allocated are listed largest live bytes first (ties in the sampler's
- * order); the first symbolize_top and every leak get their frames resolved (the
+ * order; a thread stack weighs THREAD_WEIGHT per live thread, not its reserved bytes,
+ * which count neither in its process's live heap nor in the leaks' sum); the first
+ * symbolize_top and every leak get their frames resolved (the
  * symbolizer caches, so this is cheap after the first report) and a short id that
  * stays the same across runs of the same binaries: a hash of the kind and of each
  * frame's module and file offset. With list_all every such stack is listed (pprof,
@@ -21,26 +23,27 @@
 #include "base/hash.h"
 #include "stack_key.h"
 
-static long long live_of(const struct sample_row *r)
+/* Where the row goes in the report order: its live bytes, or a thread stack's weight. */
+static long long weight_of(const struct sample_row *r)
 {
-	return (long long)r->st.live_bytes;
+	return stack_weight(&r->key, &r->st);
 }
 
 static bool allocated(const struct sample_row *r)
 {
-	return r->st.allocs || live_of(r) > 0;
+	return r->st.allocs || weight_of(r) > 0;
 }
 
 /* A row and its place in the report order. */
 struct pick {
-	long long live;
+	long long weight;
 	int row;
 };
 
-/* More live bytes first, ties in row order (as the stable sort of a full list). */
+/* Heavier first, ties in row order (as the stable sort of a full list). */
 static bool before(const struct pick *a, const struct pick *b)
 {
-	return a->live != b->live ? a->live > b->live : a->row < b->row;
+	return a->weight != b->weight ? a->weight > b->weight : a->row < b->row;
 }
 
 static int pick_order(const void *a, const void *b)
@@ -289,9 +292,19 @@ static void fill_process(const struct snap_input *in, const struct snap_target *
 
 		if ((int)r->key.tgid != p->pid)
 			continue;
+		if (kind_is_thread(r->key.kind)) {
+			p->threads_started += r->st.allocs;
+			p->threads_ended += r->st.frees;
+			if ((long long)r->st.live_objects <= 0)
+				continue;
+			p->live_threads += r->st.live_objects;
+			p->thread_reserved += r->st.live_bytes;
+			p->thread_stacks++;
+			continue;
+		}
 		p->allocs += r->st.allocs;
 		p->frees += r->st.frees;
-		if (live_of(r) <= 0)
+		if ((long long)r->st.live_bytes <= 0)
 			continue;
 		p->live_bytes += r->st.live_bytes;
 		p->live_objects += r->st.live_objects;
@@ -321,15 +334,25 @@ static void fill_verdict(const struct snap_input *in, struct snapshot *snap, str
 		t = full ? analyser_verdict(in->an, &s->key)
 		         : analyser_verdict_brief(in->an, &s->key);
 
-	/* A stack below zero (frees of blocks from before attach) has no share. */
-	s->growth_share = p && p->live_bytes && (long long)s->st.live_bytes >= 0
-	                      ? (double)s->st.live_bytes / p->live_bytes
-	                      : -1;
+	/* A stack below zero (frees of blocks from before attach) has no share. A thread
+	 * stack's share is of the process's live threads. */
+	if (snap_is_thread(s))
+		s->growth_share =
+		    p && p->live_threads ? (double)s->st.live_objects / p->live_threads : -1;
+	else
+		s->growth_share = p && p->live_bytes && (long long)s->st.live_bytes >= 0
+		                      ? (double)s->st.live_bytes / p->live_bytes
+		                      : -1;
 	if (!t)
 		return;
 	s->has_verdict = true;
 	s->verdict = *t;
-	if (t->verdict == V_LEAK) {
+	if (t->verdict != V_LEAK)
+		return;
+	if (snap_is_thread(s)) {
+		snap->nthread_leaks++;
+		snap->thread_slope += t->slope;
+	} else {
 		snap->nleaks++;
 		snap->leak_slope += t->slope;
 	}
@@ -357,7 +380,7 @@ static int list_all(struct snapshot *snap, const struct snap_input *in)
 	}
 	for (i = 0; i < in->smp->n; i++)
 		if (allocated(&in->smp->rows[i]))
-			order[n++] = (struct pick){live_of(&in->smp->rows[i]), i};
+			order[n++] = (struct pick){weight_of(&in->smp->rows[i]), i};
 	qsort(order, n, sizeof(*order), pick_order);
 	for (i = 0; i < n; i++)
 		list_row(snap, &in->smp->rows[order[i].row]);
@@ -385,7 +408,7 @@ static int offer_rows(const struct snap_input *in, const struct al_stack_key *le
 
 	for (i = 0; i < in->smp->n; i++) {
 		const struct sample_row *r = &in->smp->rows[i];
-		struct pick p = {live_of(r), i};
+		struct pick p = {weight_of(r), i};
 
 		if (!allocated(r))
 			continue;
@@ -492,7 +515,8 @@ static int fill_objects(struct snapshot *snap, const struct snap_input *in)
 	for (i = 0; i < snap->nstacks && n < OBJ_STACKS * in->ntargets; i++) {
 		struct snap_stack *s = &snap->stacks[i];
 
-		if (!s->has_verdict || s->verdict.verdict != V_LEAK || !python_of(in, s->key.tgid))
+		if (!s->has_verdict || s->verdict.verdict != V_LEAK || !python_of(in, s->key.tgid) ||
+		    s->key.kind == AL_THREAD) /* thread stacks hold no objects */
 			continue;
 		for (j = mine = 0; j < n; j++)
 			mine += keys[j].tgid == s->key.tgid;

@@ -46,11 +46,15 @@ struct snap_objects {
 struct snap_stack {
 	struct al_stack_key key;
 	char id[SNAP_ID_LEN]; /* short stable id: hash of kind and frames (module+offset) */
-	const char *kind;     /* "malloc", ..., "mmap" */
+	const char *kind;     /* "malloc", ..., "mmap", "fault", "thread" */
+	/* A thread stack (kind "thread", key.kind AL_THREAD): live_objects are its live
+	 * threads (stacks mapped, not unmapped), live_bytes the address space they reserve,
+	 * allocs and frees the threads started and ended; its verdict is in threads. */
 	struct al_stack_stats st;
 	bool has_verdict;
 	struct trend_result verdict; /* valid when has_verdict */
-	double growth_share;         /* share of the process's tracked live bytes, 0..1; <0 n/a */
+	double growth_share;         /* share of the process's tracked live bytes, 0..1 (a thread
+	                              * stack: of its live threads); <0 n/a */
 	int nframes;                 /* frames[0] is the allocator's caller */
 	struct snap_frame *frames;
 	int npoints; /* the stack's trend samples, oldest first (for plots) */
@@ -64,8 +68,13 @@ struct snap_process {
 	char flavor[32];      /* glibc, jemalloc, tcmalloc, musl, static, other */
 	char allocator[4096]; /* path of the object providing malloc */
 	bool exited;
+	/* Tracked live heap: thread stacks are not in it (below). */
 	unsigned long long live_bytes, live_objects, allocs, frees;
-	int nstacks;                  /* stacks with live bytes > 0 */
+	int nstacks;                                       /* stacks with live bytes > 0 */
+	unsigned long long live_threads;                   /* at thread stacks */
+	unsigned long long thread_reserved;                /* address space their stacks reserve */
+	unsigned long long threads_started, threads_ended; /* since attach */
+	int thread_stacks;                                 /* thread stacks with live threads */
 	double requests;              /* requests (seconds in time mode) since attach */
 	bool have_mem;                /* the fields below were read */
 	unsigned long long rss, anon; /* bytes */
@@ -86,8 +95,9 @@ struct snapshot {
 	const char *request_source; /* "time" or the --requests spec */
 	int nprocs;
 	struct snap_process *procs;
-	/* Stacks with allocations, by live bytes, largest first: every one, or for the
-	 * interval reports only the first ones, every leak and each process's next. */
+	/* Stacks with allocations, by live bytes (a thread stack: THREAD_WEIGHT per live
+	 * thread), largest first: every one, or for the interval reports only the first
+	 * ones, every leak and each process's next. */
 	int nstacks;
 	struct snap_stack *stacks;
 	int nstacks_all; /* stacks with allocations, listed or not; see snapshot_nstacks() */
@@ -102,9 +112,17 @@ struct snapshot {
 	bool diagnosis_open;   /* auto: the precise tier is on now */
 	double diagnosis_left; /* auto, open: seconds until the window closes */
 	bool diagnosis_result; /* auto: this report is the result of a window just closed */
-	int nleaks;            /* stacks whose verdict is leak */
+	int nleaks;            /* stacks but thread stacks whose verdict is leak */
 	double leak_slope;     /* their slopes summed (B/request or B/s) */
+	int nthread_leaks;     /* thread stacks whose verdict is leak */
+	double thread_slope;   /* their slopes summed (threads/request or threads/s) */
 };
+
+/* Is s a thread stack (its numbers in threads, see struct snap_stack)? */
+static inline bool snap_is_thread(const struct snap_stack *s)
+{
+	return s->key.kind == AL_THREAD;
+}
 
 /* "precise", "growth" or "auto" (a snapshot built without a mode names its tier). */
 static inline const char *snapshot_mode(const struct snapshot *snap)

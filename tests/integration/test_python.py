@@ -18,6 +18,10 @@ Truth for /chat (issue 12's acceptance), three lines of chat() per request:
   C  every response kept under a key unique to the request, never evicted: a leak
      of 2033 B (calloc(1, 2033)).
 The growth-tier tests (--mode growth) expect the same bytes in touched pages.
+
+Truth for /threads: every request leaves one idle executor worker thread, whose
+stack glibc's pthread_create maps with MAP_STACK (8 MiB and a guard page): one
+thread per request at a stack of kind "thread", not 8 MiB of live heap.
 """
 
 import os
@@ -430,4 +434,85 @@ def test_fastapi_auto_attribution():
         run = trend_run(srv, SOURCE, Load("/leak", COUNT, RATE), extra=GROWTH)
         check_trend_run(run)
         expect_fault_leak_at(run, run.final, "--mode growth, final report", site, TOLERANCE)
+        run.finish()
+
+
+# ---------------------------------------------------------------------------
+# A thread leak (/threads): an executor made per request and never shut down. Each
+# request starts one worker thread that stays; its stack is counted in threads, at the
+# Python line that submitted the task (which started the thread), and its 8 MiB are
+# neither tracked live heap nor a heap leak. 300 requests: 300 threads, no more.
+# Every stack is listed (-T), so that the process's live bytes can be checked to be
+# exactly its heap stacks': the workers' first free() also maps glibc malloc arenas
+# (64 MiB reserved each, up to 8 per CPU) that count as mmap stacks.
+
+THREAD_COUNT = 300
+THREAD_RATE = 100
+MIB = 1024 * 1024
+
+
+def submit_site():
+    """'threads (fastapi_app.py:N)', N the line of /threads' pool.submit in the app."""
+    import os
+    from agentleak_test import ROOT
+    path = os.path.join(ROOT, "tests", "workloads", "fastapi_app.py")
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if "pool.submit(int)" in line:
+                return "threads (fastapi_app.py:%d)" % n
+    raise AssertionError("no pool.submit(int) in %s" % path)
+
+
+def test_fastapi_threads():
+    with uvicorn_server() as srv:
+        run = trend_run(srv, SOURCE, Load("/threads", THREAD_COUNT, THREAD_RATE), top=100000)
+        check_trend_run(run)
+        rep = run.final
+        threads = [s for s in rep["stacks"] if s["pid"] == run.pid and s["kind"] == "thread"]
+        good = [s for s in threads if s["verdict"] and s["verdict"]["kind"] == "leak"
+                and s["verdict"]["unit"] == "threads/request"
+                and within(s["verdict"]["rate"], 1.0, TOLERANCE)]
+        if not good:
+            run.problem("final report: no thread stack has the verdict leak at 1 thread/request "
+                        "+-%d%%; thread stacks:\n%s"
+                        % (round(TOLERANCE * 100), "\n".join(
+                            "%s\n    %s" % (format_stacks([s]), s["verdict"]["text"]
+                                            if s["verdict"] else "(no verdict)")
+                            for s in threads) or "none"))
+        else:
+            top = max(good, key=lambda s: s["threads"])
+            if submit_site() not in top["frames"]:
+                run.problem("final report: the leaking thread stack's frames do not name %r "
+                            "(the line that submits to the executor):\n%s"
+                            % (submit_site(), format_stacks([top])))
+            if not within(top["threads"], THREAD_COUNT, 0.05):
+                run.problem("final report: %d threads live at the leaking stack, the load "
+                            "left %d" % (top["threads"], THREAD_COUNT))
+        proc = rep["processes"][run.pid]
+        reserved = sum(s["live_bytes"] for s in threads)
+        if proc["threads"] is None or proc["threads"]["reserved"] != reserved:
+            run.problem("final report: the process's threads line %s does not hold its thread "
+                        "stacks' %d B reserved" % (proc["threads"], reserved))
+        heap = sum(s["live_bytes"] for s in rep["stacks"]
+                   if s["pid"] == run.pid and s["kind"] != "thread")
+        if reserved < THREAD_COUNT * 8 * MIB or proc["live_bytes"] != heap or (
+                proc["memory"] and proc["memory"]["tracked_live"] != heap):
+            run.problem("final report: %d B of thread stacks reserved; %d B live on the process "
+                        "line, memory line %s; the heap stacks hold %d B: the process's tracked "
+                        "live bytes must be its heap stacks' exactly, no thread stack in them"
+                        % (reserved, proc["live_bytes"], proc["memory"], heap))
+        # No heap stack leaks because of the threads: a thread stack counted as heap
+        # would leak 8 MiB a request.
+        for i, r in enumerate(run.reports):
+            heap = [s for s in r["stacks"] if s["kind"] != "thread" and s["verdict"]
+                    and s["verdict"]["kind"] == "leak" and (s["verdict"]["rate"] or 0) >= MIB]
+            if heap or (r["leaks"] and r["leaks"]["rate"] >= MIB):
+                run.problem("%s: heap leaking a thread stack's bytes: %s\n%s"
+                            % (report_name(run, i), r["leaks"] and r["leaks"]["text"],
+                               format_stacks(heap)))
+                break
+        if rep["thread_leaks"] is None or not within(rep["thread_leaks"]["rate"], 1.0,
+                                                     TOLERANCE):
+            run.problem("final report: no 'thread leaks: ... +1.00 threads/request together' "
+                        "line: %s" % (rep["thread_leaks"] and rep["thread_leaks"]["text"]))
         run.finish()

@@ -19,7 +19,8 @@ import subprocess
 import tempfile
 import time
 
-from report import ReportError, final_section, parse_final, stacks_by_frame0, sum_by_frame0
+from report import (THREAD_WEIGHT, ReportError, final_section, parse_final, rank_weight,
+                    stacks_by_frame0, sum_by_frame0)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build")
@@ -400,15 +401,16 @@ def numbers_of(report):
         yield "losses %s" % key, value
     for s in report["stacks"]:
         for key in ("live_bytes", "live_objects", "allocs", "alloc_bytes", "frees"):
-            yield "stack [%d] %s" % (s["rank"], key), s[key]
+            if s[key] is not None:  # a thread stack has no alloc_bytes
+                yield "stack [%d] %s" % (s["rank"], key), s[key]
 
 
 def looks_like_contract_line(line):
     """An unparsed line that starts like a process, losses, stack or frame
     line is a contract line with a wrong format (other lines, such as a
     timestamp, are allowed)."""
-    return re.match(r"^\s*(pid \d|losses:|\[\d+\] |#\d+ |memory:|cgroup:|verdict:|leaks:)",
-                    line) is not None
+    return re.match(r"^\s*(pid \d|losses:|\[\d+\] |#\d+ |memory:|cgroup:|verdict:|leaks:|"
+                    r"threads:|thread leaks:)", line) is not None
 
 
 def broken_lines(run):
@@ -449,7 +451,8 @@ def check_run(run, expect_exited=False):
 def check_layout(run):
     """The rest of the contract's report layout (soft checks): every line
     that looks like a contract line parses, one losses line, stacks
-    ranked 1..N by live bytes, each with live bytes > 0 and a frame #0."""
+    ranked 1..N by live bytes (thread stacks by their live threads), each with
+    live bytes > 0 and a frame #0."""
     rep = run.report
     broken = broken_lines(run)
     if broken:
@@ -457,9 +460,10 @@ def check_layout(run):
                     + "\n  ".join(broken[:10]))
     if rep["losses"] is None:
         run.problem("no losses line in the final report")
-    lives = [s["live_bytes"] for s in rep["stacks"]]
+    lives = [rank_weight(s) for s in rep["stacks"]]
     if lives != sorted(lives, reverse=True):
-        run.problem("stacks not sorted by live bytes: %s" % lives)
+        run.problem("stacks not sorted by live bytes (a thread stack by %d B a live thread): %s"
+                    % (THREAD_WEIGHT, lives))
     ranks = [s["rank"] for s in rep["stacks"]]
     if ranks != list(range(1, len(ranks) + 1)):
         run.problem("stack ranks are not 1..N: %s" % ranks)
@@ -483,9 +487,14 @@ def exited_lines(run):
 def format_stacks(stacks):
     lines = []
     for s in stacks:
-        lines.append("[%d] pid %d %s: %d B live in %d objects; %d allocs (%d B), %d frees"
-                     % (s["rank"], s["pid"], s["kind"], s["live_bytes"], s["live_objects"],
-                        s["allocs"], s["alloc_bytes"], s["frees"]))
+        if s["kind"] == "thread" and s["alloc_bytes"] is None:
+            lines.append("[%d] pid %d thread: %d threads live (%d B of stack reserved); "
+                         "%d started, %d ended" % (s["rank"], s["pid"], s["live_objects"],
+                                                   s["live_bytes"], s["allocs"], s["frees"]))
+        else:
+            lines.append("[%d] pid %d %s: %d B live in %d objects; %d allocs (%d B), %d frees"
+                         % (s["rank"], s["pid"], s["kind"], s["live_bytes"], s["live_objects"],
+                            s["allocs"], s["alloc_bytes"], s["frees"]))
         lines += ["    #%d %s" % (i, f) for i, f in enumerate(s["frames"][:4])]
     return "\n".join(lines) or "(none)"
 

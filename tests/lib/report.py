@@ -13,8 +13,17 @@ parse_final(text) reads only what follows the last
                   "allocs", "alloc_bytes", "frees", "verdict",
                   "frames": [str]}],
       "leaks": {"stacks", "rate", "unit"} or None,
+      "thread_leaks": {"stacks", "rate", "unit"} or None,
       "unparsed": [lines that matched nothing in the contract],
     }
+
+A thread stack ("[N] pid P thread: T threads live (R B of stack reserved); S
+started, E ended since attach") is a stack of kind "thread" with "threads" =
+live_objects = T, live_bytes = R (address space reserved, not heap), allocs =
+S, frees = E and alloc_bytes None; after its process line, "threads: T live at
+K stacks (R B of stack reserved); S started, E ended since attach" ->
+process["threads"] = {"live", "stacks", "reserved", "started", "ended"}
+(None without that line).
 
 parse_reports(text) returns every report of the output (interval reports and
 the final one, in order), each parsed the same way, with "final" telling
@@ -41,6 +50,11 @@ The lines of the trend engine (--requests; "Verdicts" in the contract):
   recognized ...") -> stack["python_objects"] = {"read", "unit", "unreadable",
   "types": [(name, objects, bytes)] in the order printed, "other": (objects,
   bytes)}; None when the stack has no such line.
+* a thread stack's "verdict: KIND, +R threads/request (95% CI LO..HI), +H
+  threads/hour, N requests, R2 X, P% of threads" -> the same dict with "unit"
+  "threads/request" (or "threads/s") and "share" the percent of the process's
+  live threads; "thread leaks: N stacks, +R threads/request together" ->
+  report["thread_leaks"] (unit "threads/request" or "threads/s").
 
 Numbers are parsed with an optional minus sign so that a negative value is
 reported by the tests instead of making the parser fail. A process line ends
@@ -65,6 +79,14 @@ STACK_RE = re.compile(
     r"^\[(\d+)\] pid (\d+) (\S+): " + NUM + r" B live in " + NUM + r" objects; "
     + NUM + r" allocs \(" + NUM + r" B\), " + NUM + r" frees since attach$")
 
+THREAD_STACK_RE = re.compile(
+    r"^\[(\d+)\] pid (\d+) thread: " + NUM + r" threads live \(" + NUM + r" B of stack "
+    r"reserved\); " + NUM + r" started, " + NUM + r" ended since attach$")
+
+THREADS_RE = re.compile(
+    r"^threads: " + NUM + r" live at " + NUM + r" stacks \(" + NUM + r" B of stack reserved\); "
+    + NUM + r" started, " + NUM + r" ended since attach$")
+
 FRAME_RE = re.compile(r"^#(\d+) (.+)$")
 
 # The first line of every report: "HH:MM:SS  12.3 s since attach" (not in the
@@ -87,6 +109,10 @@ VERDICT_RE = re.compile(
     r"^verdict: ([a-z]+), " + FLOAT + r" B/(request|s) \(95% CI " + FLOAT + r"\.\."
     + FLOAT + r"\), " + FLOAT + r" B/hour, " + FLOAT + r" (requests|s), R2 " + FLOAT
     + r", (\d+%|n/a) of growth$")
+THREAD_VERDICT_RE = re.compile(
+    r"^verdict: ([a-z]+), " + FLOAT + r" threads/(request|s) \(95% CI " + FLOAT + r"\.\."
+    + FLOAT + r"\), " + FLOAT + r" threads/hour, " + FLOAT + r" (requests|s), R2 " + FLOAT
+    + r", (?:(\d+)% of threads|n/a)$")
 VERDICT_LOOSE_RE = re.compile(r"^verdict: ([a-z]+)\b")
 # after the verdict line of a stack that lost blocks (alloc map full)
 UNRELIABLE_RE = re.compile(r"^unreliable: (\d+) allocations not tracked ")
@@ -97,6 +123,8 @@ PYOBJ_TYPE_RE = re.compile(r"^(\d+) (\S+) \((\d+) B\)$")
 PYOBJ_OTHER_RE = re.compile(r"^(\d+) of other types \((\d+) B\)$")
 
 LEAKS_RE = re.compile(r"^leaks: " + NUM + r" stacks?, " + FLOAT + r" B/(request|s) together$")
+THREAD_LEAKS_RE = re.compile(r"^thread leaks: " + NUM + r" stacks?, " + FLOAT
+                             + r" threads/(request|s) together$")
 
 VERDICT_KINDS = ("leak", "growing", "plateau", "transient", "stable")
 
@@ -142,6 +170,7 @@ def parse_process(m):
         "memory": None,
         "cgroup": None,
         "notes": [],
+        "threads": None,
     }
 
 
@@ -160,6 +189,28 @@ def parse_stack(m):
         "python_objects": None,
         "frames": [],
     }
+
+
+def parse_thread_stack(m):
+    return {
+        "rank": int(m.group(1)),
+        "pid": int(m.group(2)),
+        "kind": "thread",
+        "threads": int(m.group(3)),
+        "live_bytes": int(m.group(4)),
+        "live_objects": int(m.group(3)),
+        "allocs": int(m.group(5)),
+        "alloc_bytes": None,
+        "frees": int(m.group(6)),
+        "verdict": None,
+        "untracked": 0,
+        "frames": [],
+    }
+
+
+def parse_threads(m):
+    return {"live": int(m.group(1)), "stacks": int(m.group(2)), "reserved": int(m.group(3)),
+            "started": int(m.group(4)), "ended": int(m.group(5))}
 
 
 def parse_memory(m):
@@ -191,6 +242,14 @@ def parse_verdict(line):
                 "x": float(m.group(7)), "x_unit": m.group(8), "r2": float(m.group(9)),
                 "share": None if share == "n/a" else int(share[:-1]), "text": line,
                 "strict": True}
+    m = THREAD_VERDICT_RE.match(line)
+    if m:
+        share = m.group(10)
+        return {"kind": m.group(1), "rate": float(m.group(2)), "unit": "threads/" + m.group(3),
+                "ci": (float(m.group(4)), float(m.group(5))), "per_hour": float(m.group(6)),
+                "x": float(m.group(7)), "x_unit": m.group(8), "r2": float(m.group(9)),
+                "share": None if share is None else int(share), "text": line,
+                "strict": True}
     m = VERDICT_LOOSE_RE.match(line)
     if m:
         return {"kind": m.group(1), "rate": None, "unit": None, "ci": None, "per_hour": None,
@@ -221,7 +280,7 @@ def parse_pyobjects(m):
 
 def new_report(final):
     return {"final": final, "header": None, "processes": {}, "losses": None, "stacks": [],
-            "leaks": None, "unparsed": []}
+            "leaks": None, "thread_leaks": None, "unparsed": []}
 
 
 def parse_line(rep, raw, state):
@@ -250,6 +309,10 @@ def parse_line(rep, raw, state):
         if m:
             proc["notes"].append(m.group(1))
             return
+        m = THREADS_RE.match(line)
+        if m and proc["threads"] is None:
+            proc["threads"] = parse_threads(m)
+            return
     m = LOSSES_RE.match(line)
     if m and rep["losses"] is None:
         rep["losses"] = parse_losses(m.group(1))
@@ -257,6 +320,10 @@ def parse_line(rep, raw, state):
     m = STACK_RE.match(line)
     if m:
         rep["stacks"].append(parse_stack(m))
+        return
+    m = THREAD_STACK_RE.match(line)
+    if m:
+        rep["stacks"].append(parse_thread_stack(m))
         return
     if rep["stacks"] and not rep["stacks"][-1]["frames"] and rep["stacks"][-1]["verdict"] is None:
         verdict = parse_verdict(line)
@@ -283,6 +350,11 @@ def parse_line(rep, raw, state):
     if m and rep["leaks"] is None:
         rep["leaks"] = {"stacks": int(m.group(1)), "rate": float(m.group(2)),
                         "unit": m.group(3), "text": line}
+        return
+    m = THREAD_LEAKS_RE.match(line)
+    if m and rep["thread_leaks"] is None:
+        rep["thread_leaks"] = {"stacks": int(m.group(1)), "rate": float(m.group(2)),
+                               "unit": "threads/" + m.group(3), "text": line}
         return
     rep["unparsed"].append(raw)
 
@@ -321,7 +393,8 @@ def parse_reports(stdout_text):
             rep["elapsed"] = float(m.group(1))
             continue
         if PROCESS_RE.match(line) and (rep is None or rep["stacks"] or rep["losses"] is not None
-                                       or rep["leaks"] is not None):
+                                       or rep["leaks"] is not None
+                                       or rep["thread_leaks"] is not None):
             rep = new_report(False)
             reports.append(rep)
             state = {}
@@ -329,6 +402,18 @@ def parse_reports(stdout_text):
             continue
         parse_line(rep, raw, state)
     return reports
+
+
+# What a live thread weighs when stacks are ranked (THREAD_WEIGHT, cli/analyse/analyse.h).
+THREAD_WEIGHT = 32768
+
+
+def rank_weight(stack):
+    """What the report ranks a stack by: its live bytes, or a thread stack's live
+    threads times THREAD_WEIGHT (its reserved bytes are not heap)."""
+    if stack["kind"] == "thread":
+        return stack["live_objects"] * THREAD_WEIGHT
+    return stack["live_bytes"]
 
 
 def frame0(stack):

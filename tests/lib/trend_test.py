@@ -620,7 +620,7 @@ def check_trend_run(run, funcs=()):
             break
     broken = [line for rep in run.reports for line in rep["unparsed"]
               if line.strip().startswith(("verdict:", "memory:", "cgroup:", "leaks:", "pid ",
-                                          "[", "#", "losses:"))]
+                                          "[", "#", "losses:", "threads:", "thread leaks:"))]
     if broken:
         run.problem("report lines that almost follow the contract:\n  "
                     + "\n  ".join(broken[:8]))

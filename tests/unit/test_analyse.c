@@ -10,8 +10,10 @@
  * a negative live count (read as 0), a stack first seen late (its zero point), idle samples
  * (no point), time mode, two processes and forgetting one (with enough stacks to fill more
  * than one block of the store), untracked allocations freezing a verdict, the growth tier
- * (analyser_growing, analyser_forget_precise, the anonymous-memory confirmation) and the
- * process limit.
+ * (analyser_growing, analyser_forget_precise, the anonymous-memory confirmation), thread
+ * stacks (their series is live threads, judged by thresholds in threads: --min-growth /
+ * THREAD_WEIGHT; their reserved bytes are not the process's live bytes) and the process
+ * limit.
  * With the defaults (warmup 2, min_samples 6, persistence 3) a clean leak has no verdict for
  * 7 samples, reads growing at samples 8 and 9 and leak from sample 10 on.
  *
@@ -485,6 +487,94 @@ static void test_growth_confirm(void)
 	      verdict_name(v), n);
 }
 
+/* A thread stack of one 8 MiB (+ guard page) stack per thread. */
+#define THREAD_STACK 8392704ULL
+
+static struct sample_row *add_threads(struct al_stack_key k, unsigned long long threads)
+{
+	struct sample_row *r = add_row(k, threads * THREAD_STACK);
+
+	r->st.live_objects = threads;
+	r->st.allocs = threads;
+	return r;
+}
+
+/* One idle thread left per request, a pool of 4 workers, a single helper thread, next to
+ * a flat heap stack; min_growth is --min-growth in B/hour. */
+static void run_threads(double min_growth, enum verdict v[4], const struct trend_result **leak,
+                        struct analyser **out)
+{
+	struct al_stack_key th = key(PID_A, 1, AL_THREAD), pool = key(PID_A, 2, AL_THREAD),
+	                    one = key(PID_A, 3, AL_THREAD), heap = key(PID_A, 4, AL_MALLOC);
+	struct trend_params p;
+	struct analyser *an;
+	int pid = PID_A, k;
+	double x;
+
+	trend_defaults(&p);
+	p.min_growth_per_hour = min_growth;
+	an = analyser_new(&p, false);
+	analyser_add_process(an, PID_A);
+	for (k = 1; k <= 24; k++) {
+		smp.n = 0;
+		add_threads(th, 200ULL * k); /* 200 requests a sample */
+		add_threads(pool, k < 4 ? k : 4);
+		add_threads(one, k >= 6);
+		add_row(heap, 512 * KIB);
+		x = x_of(k);
+		analyser_sample(an, &smp, t_of(k), &pid, &x, 1);
+	}
+	v[0] = brief(an, th);
+	v[1] = brief(an, pool);
+	v[2] = brief(an, one);
+	v[3] = brief(an, heap);
+	*leak = analyser_verdict(an, &th);
+	*out = an;
+}
+
+static void test_threads(void)
+{
+	struct al_stack_key th = key(PID_A, 1, AL_THREAD);
+	const struct trend_result *r;
+	struct trend_point pts[64];
+	struct analyser *an;
+	enum verdict v[4];
+	int n;
+
+	run_threads(1024.0 * 1024.0, v, &r, &an);
+	CHECK(v[0] == V_LEAK && r && r->slope == 1 && r->slope_lo == 1 && r->slope_hi == 1,
+	      "one thread left per request: leak, exactly 1 thread/request (%s, %.6f [%.6f, %.6f])",
+	      verdict_name(v[0]), r ? r->slope : 0, r ? r->slope_lo : 0, r ? r->slope_hi : 0);
+	/* 800 requests/s */
+	CHECK(r && near(r->per_hour, 800.0 * 3600, 1e-9) && r->peak == 200 * 24,
+	      "its per-hour rate and peak are in threads (%.0f per hour, peak %.0f)",
+	      r ? r->per_hour : 0, r ? r->peak : 0);
+	n = analyser_points(an, &th, pts, 64);
+	CHECK(n > 0 && pts[n - 1].y == 200 * 24, "its points are live threads (%g)",
+	      n > 0 ? pts[n - 1].y : 0);
+	CHECK(v[1] == V_PLATEAU, "a pool that grew to 4 threads, then flat: plateau (%s)",
+	      verdict_name(v[1]));
+	CHECK(v[2] == V_STABLE, "a single helper thread: stable (%s)", verdict_name(v[2]));
+	CHECK(v[3] == V_STABLE, "the flat heap stack next to them: stable (%s)",
+	      verdict_name(v[3]));
+	CHECK(analyser_process(an, PID_A)->live == 512 * KIB,
+	      "the process's live bytes are the heap's: no reserved thread stack in them (%llu)",
+	      analyser_process(an, PID_A)->live);
+	analyser_forget_precise(an);
+	CHECK(!analyser_verdict_brief(an, &th), "analyser_forget_precise drops thread stacks");
+	analyser_free(an);
+
+	/* --min-growth in B/hour counts THREAD_WEIGHT per thread: 2.88 million threads an
+	 * hour is above 1e9 B/hour (30518 threads), below 1e12 (30.5 million). */
+	run_threads(1e9, v, &r, &an);
+	CHECK(v[0] == V_LEAK, "--min-growth 1e9: still a leak (%s)", verdict_name(v[0]));
+	analyser_free(an);
+	run_threads(1e12, v, &r, &an);
+	CHECK(v[0] != V_LEAK && v[0] != V_NONE, "--min-growth 1e12: not a leak (%s)",
+	      verdict_name(v[0]));
+	analyser_free(an);
+}
+
 static void test_limits(void)
 {
 	struct trend_params p;
@@ -551,6 +641,7 @@ int main(void)
 	test_growth();
 	test_shown_not_stored();
 	test_growth_confirm();
+	test_threads();
 	test_limits();
 	return check_done();
 }

@@ -3,8 +3,8 @@
  *
  * A hand-made snapshot (nasty names: semicolons, newlines, quotes, backslashes,
  * bytes that are not UTF-8, C++ templates; unknown functions and modules; a stack
- * without live bytes) must give exactly the expected lines. Also: bad paths leave
- * nothing behind, an existing file is replaced whole.
+ * without live bytes, a thread stack, left out) must give exactly the expected lines. Also: bad
+ * paths leave nothing behind, an existing file is replaced whole.
  *
  * Build and run from the repository root:
  *   gcc -std=gnu11 -O2 -g -Wall -Iinclude -Icli -o build/test_folded \
@@ -29,8 +29,8 @@
 
 #define TEMPLATE "std::vector<std::pair<int, char const*>, std::allocator<int> >::push_back"
 
-static struct snap_frame f0[4], f1[2], f2[1], f3[2];
-static struct snap_stack stacks[5];
+static struct snap_frame f0[4], f1[2], f2[1], f3[2], f5[1];
+static struct snap_stack stacks[6];
 static struct snap_process procs[2];
 static struct snapshot snap;
 
@@ -83,6 +83,13 @@ static void build_snapshot(void)
 
 	stack(&stacks[4], 77, 5, NULL, 0); /* no frames, unknown process */
 
+	/* 40 threads' stacks reserved: not live heap, no line */
+	f5[0] = frame("start", "/usr/lib/python3.11/threading.py", 0x40);
+	stack(&stacks[5], 1234, 335544320, f5, 1);
+	stacks[5].kind = "thread";
+	stacks[5].key.kind = AL_THREAD;
+	stacks[5].st.live_objects = 40;
+
 	memset(procs, 0, sizeof(procs));
 	procs[0].pid = 1234;
 	snprintf(procs[0].comm, sizeof(procs[0].comm), "server");
@@ -92,7 +99,7 @@ static void build_snapshot(void)
 	memset(&snap, 0, sizeof(snap));
 	snap.nprocs = 2;
 	snap.procs = procs;
-	snap.nstacks = 5;
+	snap.nstacks = 6;
 	snap.stacks = stacks;
 }
 
@@ -160,7 +167,7 @@ static void test_lines(void)
 	/* Replaced whole: a second write with fewer stacks. */
 	snap.nstacks = 1;
 	ret = folded_write(path, &snap, err, sizeof(err));
-	snap.nstacks = 5;
+	snap.nstacks = 6;
 	got = slurp(path);
 	CHECK(ret == 0 && got &&
 	          !strcmp(got, "server-1234;[unknown];[libc.so.6+0x29d90];handle_request;"
@@ -171,7 +178,7 @@ static void test_lines(void)
 
 	snap.nstacks = 0;
 	ret = folded_write(path, &snap, err, sizeof(err));
-	snap.nstacks = 5;
+	snap.nstacks = 6;
 	got = slurp(path);
 	CHECK(ret == 0 && got && !*got, "no stacks: an empty file");
 	free(got);

@@ -5,8 +5,9 @@
  * names, an empty snapshot, odd numbers, thousands of stacks) are written with
  * html_write() and the page is checked: tags nest, every string is escaped,
  * nothing is fetched from the network, the plot's Theil-Sen line goes through the
- * samples, the flame graph merges frames; the file is replaced atomically and bad
- * paths fail with a message.
+ * samples, the flame graph merges frames; a thread stack is told in threads (its slope,
+ * plot, live count, its own banner, outside the flame graph and the process's live heap);
+ * the file is replaced atomically and bad paths fail with a message.
  *
  * Build and run from the repository root:
  *   gcc -std=gnu11 -g -O2 -Wall -Iinclude -Icli -o build/test_html \
@@ -632,6 +633,67 @@ static void test_two_processes(void)
 	free(page);
 }
 
+static double threads_y(double x)
+{
+	return x; /* one thread left per request */
+}
+
+/* The sample plus a thread stack leaking one thread per request. */
+static void test_threads(void)
+{
+	static const char *const starter[] = {"start_worker", "handle_request", "main", NULL};
+	static struct fake t;
+	struct snap_stack *s;
+	const char *flame, *card;
+	char *page;
+
+	t = fk;
+	t.snap.procs = t.procs;
+	t.snap.stacks = t.stacks;
+	for (int i = 0; i < t.snap.nstacks; i++) {
+		t.stacks[i].frames = t.frames[i];
+		t.stacks[i].points = t.points[i];
+	}
+	s = add_stack(&t, 4242, "thread", V_LEAK, 2900 * 8392704ULL, starter);
+	s->key.kind = AL_THREAD;
+	s->st.live_objects = 2900;
+	s->st.allocs = 2900;
+	s->st.frees = 0;
+	set_points(s, 30, 2, threads_y);
+	s->verdict.slope = 1;
+	s->verdict.slope_lo = 0.98;
+	s->verdict.slope_hi = 1.02;
+	s->verdict.per_hour = 3600;
+	s->verdict.r2 = 0.999;
+	s->growth_share = 1;
+	t.procs[0].live_threads = 2900;
+	t.procs[0].thread_stacks = 1;
+	t.procs[0].thread_reserved = 2900 * 8392704ULL;
+	t.procs[0].threads_started = 2900;
+	t.snap.nthread_leaks = 1;
+	t.snap.thread_slope = 1;
+	page = render("threads.html", &t.snap, 10);
+	check_common("threads", page);
+	if (!page)
+		return;
+	CHECK(has(page, "1 thread stack leaks: +1.00 threads/request, +3600 threads/hour") &&
+	          has(page, "1 stack leaks: +4096.0 B/request"),
+	      "threads: a banner of its own, next to the heap's");
+	CHECK(has(page, "\xe2\x80\x94 2 leaks</title>"), "threads: the title counts both leaks");
+	card = strstr(page,
+	              "<code>start_worker</code> <span class=\"muted\">pid 4242 \xc2\xb7 thread");
+	CHECK(card && has(card, "threads/request</th>") && has(card, "+0.98 threads/request") &&
+	          has(card, "2,900 threads") && has(card, "of stack reserved, not heap") &&
+	          has(card, "live threads</text>") && has(card, "2,900 threads live</title>"),
+	      "threads: its card in threads (slope, interval, live, plot)");
+	CHECK(has(page, "<tr><th>threads</th><td>2,900 live at 1 stack"),
+	      "threads: the process card's threads row");
+	flame = strstr(page, "class=\"flame\"");
+	CHECK(flame && !has(flame, "start_worker"),
+	      "threads: not in the flame graph of live bytes");
+	free(page);
+}
+
 static void test_time_mode(void)
 {
 	struct snapshot snap = fk.snap;
@@ -890,6 +952,7 @@ int main(int argc, char **argv)
 	test_empty();
 	test_no_leak();
 	test_two_processes();
+	test_threads();
 	test_time_mode();
 	test_metric_source();
 	test_odd_numbers();

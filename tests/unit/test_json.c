@@ -39,7 +39,7 @@
 #define UTF8_OK "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x9b" /* café € 🐛 */
 
 static struct snap_frame frames0[3], frames1[1];
-static struct snap_stack stacks[3];
+static struct snap_stack stacks[4];
 static struct snap_objects objects0;
 static struct snap_process procs[2];
 static struct snapshot snap;
@@ -121,6 +121,22 @@ static void build_snapshot(void)
 	stacks[2].st.allocs = 1;
 	stacks[2].st.frees = 1;
 
+	/* 40 idle threads, one per request: counted in threads */
+	stacks[3].key.tgid = 1234;
+	stacks[3].key.kind = AL_THREAD;
+	snprintf(stacks[3].id, sizeof(stacks[3].id), "dddddddddddd");
+	stacks[3].kind = "thread";
+	stacks[3].st.live_bytes = 335544320;
+	stacks[3].st.live_objects = 40;
+	stacks[3].st.allocs = 40;
+	stacks[3].st.alloc_bytes = 335544320;
+	stacks[3].has_verdict = true;
+	stacks[3].verdict.verdict = V_LEAK;
+	stacks[3].verdict.slope = 1;
+	stacks[3].verdict.slope_lo = 0.5;
+	stacks[3].verdict.slope_hi = 1.25;
+	stacks[3].growth_share = 1;
+
 	memset(procs, 0, sizeof(procs));
 	procs[0].pid = 1234;
 	snprintf(procs[0].comm, sizeof(procs[0].comm), "server");
@@ -140,6 +156,11 @@ static void build_snapshot(void)
 	procs[0].cg_limit = 536870912;
 	procs[0].cg_usage = 50000000;
 	procs[0].oom_eta = 120.5;
+	procs[0].live_threads = 40;
+	procs[0].thread_stacks = 1;
+	procs[0].thread_reserved = 335544320;
+	procs[0].threads_started = 41;
+	procs[0].threads_ended = 1;
 	procs[1].pid = 99;
 	snprintf(procs[1].comm, sizeof(procs[1].comm), "%s", "x\"\\\n\xff");
 	procs[1].exited = true;
@@ -151,7 +172,7 @@ static void build_snapshot(void)
 	snap.request_source = "uprobe:/opt/app/server:handle_request";
 	snap.nprocs = 2;
 	snap.procs = procs;
-	snap.nstacks = 3;
+	snap.nstacks = 4;
 	snap.stacks = stacks;
 	snap.counters[AL_C_ALLOC_CALLS] = 3010;
 	snap.counters[AL_C_FREE_CALLS] = 10;
@@ -161,6 +182,8 @@ static void build_snapshot(void)
 	snap.sample_bytes = 524288;
 	snap.nleaks = 1;
 	snap.leak_slope = 4096;
+	snap.nthread_leaks = 1;
+	snap.thread_slope = 1;
 }
 
 /* json_write into a string (malloc'ed). */
@@ -242,16 +265,39 @@ static void test_line(void)
 	             "{\"addr\":\"0xffffffffffffffff\",\"func\":null,\"off\":null,"
 	             "\"file\":null,\"line\":null,\"module\":null,\"module_off\":null}") != NULL,
 	      "an unknown frame: nulls");
-	CHECK(strstr(out, "\"leaks\":{\"count\":1,\"slope\":4096}}\n") != NULL, "leaks last");
-	CHECK(strstr(out, "\"nstacks\":3,") != NULL, "nstacks counts every stack");
+	CHECK(strstr(out, "\"leaks\":{\"count\":1,\"slope\":4096,\"thread_count\":1,"
+	                  "\"thread_slope\":1}}\n") != NULL,
+	      "leaks last, thread stacks apart");
+	CHECK(strstr(out, "\"nstacks\":4,") != NULL, "nstacks counts every stack");
 	p = strstr(out, "\"stacks\":[");
-	CHECK(p && count_char(p, '{') > 3, "three stacks by default");
+	CHECK(p && count_char(p, '{') > 4, "four stacks by default");
+	CHECK(strstr(out, "{\"id\":\"dddddddddddd\",\"pid\":1234,\"kind\":\"thread\","
+	                  "\"live_bytes\":335544320,\"live_objects\":40,") &&
+	          strstr(out, "\"verdict\":{\"name\":\"leak\",\"unit\":\"threads/request\","
+	                      "\"slope\":1,\"slope_lo\":0.5,\"slope_hi\":1.25,") &&
+	          strstr(out, "\"verdict\":{\"name\":\"leak\",\"unit\":\"B/request\","
+	                      "\"slope\":4096,"),
+	      "a thread stack: kind thread, live threads as live_objects, its verdict in "
+	      "threads/request (a heap stack's in B/request)");
+	CHECK(strstr(out, "\"nstacks\":1,\"threads\":{\"live\":40,\"stacks\":1,"
+	                  "\"reserved_bytes\":335544320,\"started\":41,\"ended\":1},") &&
+	          strstr(out, "\"nstacks\":0,\"threads\":{\"live\":0,\"stacks\":0,"
+	                      "\"reserved_bytes\":0,\"started\":0,\"ended\":0},"),
+	      "a process's threads apart from its heap");
 	free(out);
 
 	out = write_str(&snap, 1, &ret);
 	CHECK(out && ret == 0 && strstr(out, "0123456789ab") && !strstr(out, "bbbbbbbbbbbb"),
 	      "top 1: only the first stack");
-	CHECK(out && strstr(out, "\"nstacks\":3,"), "top 1: nstacks still 3");
+	CHECK(out && strstr(out, "\"nstacks\":4,"), "top 1: nstacks still 4");
+	free(out);
+
+	snap.time_mode = true;
+	out = write_str(&snap, 0, &ret);
+	snap.time_mode = false;
+	CHECK(out && strstr(out, "\"unit\":\"threads/s\"") && strstr(out, "\"unit\":\"B/s\"") &&
+	          !strstr(out, "/request\""),
+	      "time mode: verdict units per second");
 	free(out);
 }
 

@@ -5,7 +5,8 @@
  * that are not UTF-8, C++ templates; unknown functions and modules; shared frames
  * across stacks and processes) are written, gunzipped and decoded back with a minimal
  * protobuf reader written here, then read by `go tool pprof` (Debian's golang-go)
- * when it is installed (a SKIP line otherwise, never counted as a pass). Also: path
+ * when it is installed (a SKIP line otherwise, never counted as a pass). A thread
+ * stack counts threads in the _objects types and 0 bytes in the _space types. Also: path
  * checks and atomic replacement.
  *
  * Build and run from the repository root:
@@ -828,6 +829,41 @@ static void test_empty(const char *path)
 	free_profile(&d);
 }
 
+/* A thread stack: its threads in alloc_objects and inuse_objects, no bytes in use. */
+static void test_threads(const char *path)
+{
+	struct snap_stack st[5];
+	struct snap_frame fr = frame(0x7f0000002000, "start", "threading.py", 957, "", 0);
+	struct snapshot s = snap;
+	struct dprofile d;
+	const char *kind = NULL;
+	int i, found = 0;
+
+	memcpy(st, stacks, sizeof(stacks));
+	stack(&st[4], 1234, "eeeeeeeeeeee", "thread", 335544320, 40, 41, 41 * 8392704ULL, &fr, 1);
+	st[4].key.kind = AL_THREAD;
+	s.stacks = st;
+	s.nstacks = 5;
+	if (write_and_decode(&s, path, &d))
+		return;
+	CHECK(d.nsamples == 5 && d.samples[4].nv == 4 && d.samples[4].v[0] == 41 &&
+	          d.samples[4].v[1] == 0 && d.samples[4].v[2] == 40 && d.samples[4].v[3] == 0,
+	      "thread stack: 41 threads started, 40 live, 0 bytes allocated or in use");
+	CHECK(d.nsamples == 5 && label(&d, &d.samples[4], "kind", &kind, NULL) && kind &&
+	          !strcmp(kind, "thread"),
+	      "thread stack: str label kind thread");
+	for (i = 0; i < d.ncomments; i++)
+		found |= strstr(str(&d, d.comments[i]), "kind=thread") != NULL;
+	CHECK(found, "a comment says what a thread stack's values are");
+	free_profile(&d);
+	if (write_and_decode(&snap, path, &d))
+		return;
+	for (i = 0, found = 0; i < d.ncomments; i++)
+		found |= strstr(str(&d, d.comments[i]), "kind=thread") != NULL;
+	CHECK(!found, "no thread stack: no such comment");
+	free_profile(&d);
+}
+
 /* --sample-bytes: the period is the sampling gap, a comment says so. */
 static void test_sampled(const char *path)
 {
@@ -883,8 +919,8 @@ static void test_paths(void)
 	CHECK(outfile_check("/proc/self/nonexistent", err, sizeof(err)) < 0,
 	      "pprof_check_path: unwritable directory (%s)", err);
 	snprintf(path, sizeof(path), "%s/target/x", sub);
-	CHECK(outfile_check(path, err, sizeof(err)) < 0,
-	      "pprof_check_path: parent is a file (%s)", err);
+	CHECK(outfile_check(path, err, sizeof(err)) < 0, "pprof_check_path: parent is a file (%s)",
+	      err);
 	snprintf(path, sizeof(path), "%s/new.pb.gz", sub);
 	CHECK(outfile_check(path, err, sizeof(err)) == 0, "pprof_check_path: new file is fine");
 	CHECK(outfile_check(target, err, sizeof(err)) == 0,
@@ -1067,6 +1103,8 @@ int main(void)
 	test_empty(path);
 	snprintf(path, sizeof(path), "%s/sampled.pb.gz", tmpdir);
 	test_sampled(path);
+	snprintf(path, sizeof(path), "%s/threads.pb.gz", tmpdir);
+	test_threads(path);
 	test_paths();
 	snprintf(path, sizeof(path), "%s/go.pb.gz", tmpdir);
 	test_go_pprof(path);

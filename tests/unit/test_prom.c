@@ -4,7 +4,8 @@
  * Snapshots built by hand (frames with quotes, backslashes, newlines, C++
  * templates, invalid UTF-8, odd paths): exact sample lines and escaping, the same
  * HELP/TYPE lines for an empty and a full snapshot, families contiguous, the stack
- * selection (top N then leaks, bounded), time mode, and `promtool check metrics`
+ * selection (top N then leaks, bounded), time mode, thread stacks in their own families
+ * (never in a byte family that means heap), and `promtool check metrics`
  * (Debian's prometheus package) on every page, lint included. The textfile: a
  * forked reader reads it in a tight loop while it is rewritten 2000 times and must
  * only ever see one of the two complete pages; symlinks, directories, FIFOs,
@@ -48,8 +49,14 @@ static const char *const families[] = {
     "agentleak_stack_allocations_total",
     "agentleak_stack_allocated_bytes_total",
     "agentleak_stack_frees_total",
+    "agentleak_stack_live_threads",
+    "agentleak_stack_thread_stack_reserved_bytes",
+    "agentleak_stack_threads_started_total",
+    "agentleak_stack_threads_ended_total",
     "agentleak_stack_slope_bytes_per_request",
     "agentleak_stack_slope_bytes_per_second",
+    "agentleak_stack_slope_threads_per_request",
+    "agentleak_stack_slope_threads_per_second",
     "agentleak_stack_verdict",
     "agentleak_process_rss_bytes",
     "agentleak_process_anon_bytes",
@@ -58,12 +65,14 @@ static const char *const families[] = {
     "agentleak_process_oom_eta_seconds",
     "agentleak_process_cgroup_limit_bytes",
     "agentleak_process_heap_retained_bytes",
+    "agentleak_process_live_threads",
     "agentleak_events_total",
     "agentleak_lost_total",
     "agentleak_sample_duration_seconds",
     "agentleak_probe_hits_per_second",
     "agentleak_estimated_overhead_cpus",
     "agentleak_leaks",
+    "agentleak_thread_leaks",
     "agentleak_precise_tier_active",
     "agentleak_diagnosis_windows_total",
     "agentleak_up",
@@ -1093,6 +1102,74 @@ static void test_textfile_write_error(void)
 	rmdir(dir);
 }
 
+/* A thread stack: its own families in threads, none of the heap's byte families. */
+static void test_threads(void)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	struct snap_stack *t;
+	char *text;
+
+	full_snapshot(fx, 3);
+	t = &fx->stacks[3];
+	set_stack(fx, 3, 4242, "thread", "start (threading.py:957)", 335544320, V_LEAK, 1.0);
+	t->key.kind = AL_THREAD;
+	t->st.live_objects = 40;
+	t->st.allocs = 41;
+	t->st.frees = 1;
+	fx->snap.nstacks = 4;
+	fx->procs[0].live_threads = 40;
+	fx->procs[0].thread_stacks = 1;
+	fx->procs[0].threads_started = 41;
+	fx->snap.nthread_leaks = 1;
+	fx->snap.thread_slope = 1.0;
+	text = render(&fx->snap, 10);
+	if (!text) {
+		CHECK(0, "threads: page renders");
+		free(fx);
+		return;
+	}
+	CHECK(has_line(text, "agentleak_stack_live_threads{pid=\"4242\",stack=\"000000a00003\","
+	                     "kind=\"thread\",top_frame=\"start (threading.py:957)\"} 40") &&
+	          has_line(text, "agentleak_stack_thread_stack_reserved_bytes{pid=\"4242\",stack="
+	                         "\"000000a00003\",kind=\"thread\",top_frame=\"start "
+	                         "(threading.py:957)\"} 335544320") &&
+	          has_line(text, "agentleak_stack_threads_started_total{pid=\"4242\",stack="
+	                         "\"000000a00003\",kind=\"thread\",top_frame=\"start "
+	                         "(threading.py:957)\"} 41") &&
+	          has_line(text, "agentleak_stack_threads_ended_total{pid=\"4242\",stack="
+	                         "\"000000a00003\",kind=\"thread\",top_frame=\"start "
+	                         "(threading.py:957)\"} 1"),
+	      "threads: live, reserved, started and ended threads of the thread stack");
+	CHECK(has_line(text, "agentleak_stack_slope_threads_per_request{pid=\"4242\",stack="
+	                     "\"000000a00003\",kind=\"thread\",top_frame=\"start "
+	                     "(threading.py:957)\"} 1") &&
+	          count_prefix(text, "agentleak_stack_slope_threads_per_request{") == 1 &&
+	          has_line(text, "agentleak_stack_verdict{pid=\"4242\",stack=\"000000a00003\","
+	                         "kind=\"thread\",top_frame=\"start (threading.py:957)\","
+	                         "verdict=\"leak\"} 1"),
+	      "threads: its slope in threads per request, its verdict with the heap's");
+	CHECK(count_prefix(text, "agentleak_stack_live_bytes{") == 3 &&
+	          count_prefix(text, "agentleak_stack_live_objects{") == 3 &&
+	          count_prefix(text, "agentleak_stack_allocated_bytes_total{") == 3 &&
+	          count_prefix(text, "agentleak_stack_slope_bytes_per_request{") == 2 &&
+	          !strstr(text, "agentleak_stack_live_bytes{pid=\"4242\",stack=\"000000a00003\""),
+	      "threads: no heap family has the thread stack");
+	CHECK(count_prefix(text, "agentleak_stack_live_threads{") == 1 &&
+	          count_prefix(text, "agentleak_stack_thread_stack_reserved_bytes{") == 1,
+	      "threads: no thread family has a heap stack");
+	CHECK(has_line(text, "agentleak_process_live_threads{pid=\"4242\",comm=\"leaky "
+	                     "\\\"svc\\\"\\\\\"} 40") &&
+	          count_prefix(text, "agentleak_process_live_threads{") == 1 &&
+	          has_line(text, "agentleak_process_live_bytes{pid=\"4242\",comm=\"leaky "
+	                         "\\\"svc\\\"\\\\\"} 3891200"),
+	      "threads: the process's live threads apart from its live bytes");
+	CHECK(has_line(text, "agentleak_leaks 2") && has_line(text, "agentleak_thread_leaks 1"),
+	      "threads: thread leaks counted apart");
+	check_promtool(text, "thread stack");
+	free(text);
+	free(fx);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_prom.XXXXXX");
@@ -1104,6 +1181,7 @@ int main(void)
 	test_empty();
 	test_full();
 	test_time_mode();
+	test_threads();
 	test_tiers();
 	test_selection();
 	test_numbers();

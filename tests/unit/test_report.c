@@ -10,8 +10,10 @@
  * line, before the frames), the RSS note, the cgroup line without growth, an exited process,
  * a process without a memory reading, the loss counters each in its own column, the
  * overhead, sampling and mode lines (growth, the three auto states), --top and the frame
- * depth, stacks without live bytes, the share of growth (n/a, 0%), and kind_name() for
- * every kind and out-of-range ones.
+ * depth, stacks without live bytes, the share of growth (n/a, 0%), a thread stack told in
+ * threads (its header, its verdict per request and per second, the process's threads line,
+ * the thread leaks line, heap numbers left alone), and kind_name() for every kind and
+ * out-of-range ones.
  *
  * Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last.
  */
@@ -31,6 +33,7 @@
 
 static struct snap_process procs[3];
 static struct snap_stack stacks[4];
+static struct snap_frame thread_frames[2];
 static struct snap_frame frames[4][3];
 static struct snapshot snap;
 
@@ -482,7 +485,7 @@ static void test_kind_names(void)
 	    NULL,           "malloc",         "calloc",        "realloc",
 	    "reallocarray", "posix_memalign", "aligned_alloc", "memalign",
 	    "valloc",       "pvalloc",        "free",          "mmap",
-	    "fault",
+	    "fault",        "thread",
 	};
 	char got[512] = "";
 	int k, ok = 1;
@@ -491,10 +494,122 @@ static void test_kind_names(void)
 		ok &= !strcmp(kind_name(k), names[k]);
 		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s ", kind_name(k));
 	}
-	CHECK(ok && AL_KIND_MAX == 13, "kind_name of kinds 1..12: %s", got);
+	CHECK(ok && AL_KIND_MAX == 14, "kind_name of kinds 1..13: %s", got);
 	CHECK(!strcmp(kind_name(0), "?") && !strcmp(kind_name(AL_KIND_MAX), "?") &&
 	          !strcmp(kind_name(1000), "?") && !strcmp(kind_name(UINT_MAX), "?"),
 	      "kind_name of 0, AL_KIND_MAX, 1000 and UINT_MAX: '?'");
+}
+
+/* The thread examples of docs/cli-contract.md: the doc snapshot and a thread stack of 40
+ * idle threads, one per request. */
+static void thread_snapshot(void)
+{
+	struct snap_process *p = &procs[0];
+	struct snap_stack *s = &stacks[1];
+
+	doc_snapshot();
+	p->live_threads = 40;
+	p->thread_stacks = 1;
+	p->thread_reserved = 335544320;
+	p->threads_started = 40;
+	s->key.tgid = 1234;
+	s->key.kind = AL_THREAD;
+	s->kind = "thread";
+	s->st.live_bytes = 335544320;
+	s->st.live_objects = 40;
+	s->st.allocs = 40;
+	s->st.alloc_bytes = 335544320;
+	s->has_verdict = true;
+	s->verdict.verdict = V_LEAK;
+	s->verdict.slope = 1;
+	s->verdict.slope_lo = 0.98;
+	s->verdict.slope_hi = 1.02;
+	s->verdict.per_hour = 360000;
+	s->verdict.x_span = 300;
+	s->verdict.r2 = 0.999;
+	s->growth_share = 1;
+	set_frame(&thread_frames[0], "start (threading.py:957)");
+	set_frame(&thread_frames[1], "threads (fastapi_app.py:88)");
+	s->frames = thread_frames;
+	s->nframes = 2;
+	snap.nstacks = 2;
+	snap.nthread_leaks = 1;
+	snap.thread_slope = 1;
+}
+
+static void test_threads(void)
+{
+	static const char *const doc[] = {
+	    "    threads: 40 live at 1 stacks (335544320 B of stack reserved); 40 started, 0 "
+	    "ended since attach",
+	    "[2] pid 1234 thread: 40 threads live (335544320 B of stack reserved); 40 started, 0 "
+	    "ended since attach",
+	    "    verdict: leak, +1.00 threads/request (95% CI 0.98..1.02), +360000 threads/hour, "
+	    "300 requests, R2 0.999, 100% of threads",
+	    "leaks: 2 stacks, +8192.0 B/request together",
+	    "thread leaks: 1 stacks, +1.00 threads/request together",
+	};
+	char *out;
+	size_t i;
+
+	thread_snapshot();
+	out = render(10, 10);
+	for (i = 0; i < sizeof(doc) / sizeof(doc[0]); i++)
+		CHECK(has_line(out, doc[i]), "threads: docs/cli-contract.md line: %s", doc[i]);
+	CHECK(next_line(out,
+	                "    cgroup: limit 268435456 B, usage 123456789 B, OOM in 3600 s at the "
+	                "current rate",
+	                doc[0]),
+	      "threads: the process's threads line after its memory lines");
+	CHECK(has_line(out, "pid 1234 (comm) glibc /usr/lib/x86_64-linux-gnu/libc.so.6: 163840 B "
+	                    "live in 40 objects at 12 stacks; 1234 allocs, 1194 frees") &&
+	          has_line(out, "    memory: rss 12345678 B, anon 2345678 B, tracked live 163840 "
+	                        "B; 5000 requests"),
+	      "threads: the process and memory lines are the heap's alone");
+	CHECK(next_line(out, doc[1], doc[2]) &&
+	          next_line(out, doc[2], "    #0 start (threading.py:957)") &&
+	          next_line(out, "    #0 start (threading.py:957)",
+	                    "    #1 threads (fastapi_app.py:88)"),
+	      "threads: header, verdict, then the frames");
+	CHECK(next_line(out, doc[3], doc[4]),
+	      "threads: the thread leaks line after the leaks line");
+	free(out);
+
+	snap.time_mode = true;
+	stacks[1].verdict.slope = 0.5;
+	stacks[1].verdict.slope_lo = 0.25;
+	stacks[1].verdict.slope_hi = 0.75;
+	stacks[1].verdict.per_hour = 1800;
+	stacks[1].verdict.x_span = 80;
+	snap.thread_slope = 0.5;
+	out = render(10, 10);
+	CHECK(has_line(out, "    verdict: leak, +0.50 threads/s (95% CI 0.25..0.75), +1800 "
+	                    "threads/hour, 80.0 s, R2 0.999, 100% of threads") &&
+	          has_line(out, "thread leaks: 1 stacks, +0.50 threads/s together"),
+	      "threads, time mode: threads per second");
+	free(out);
+
+	thread_snapshot();
+	snap.nleaks = 0;
+	stacks[0].has_verdict = false;
+	stacks[1].growth_share = -1;
+	procs[0].live_threads = 0;
+	procs[0].thread_stacks = 0;
+	procs[0].thread_reserved = 0;
+	procs[0].threads_ended = 40;
+	out = render(10, 10);
+	CHECK(!strstr(out, "\nleaks:") &&
+	          has_line(out, "thread leaks: 1 stacks, +1.00 threads/request together") &&
+	          has_line(out, "    threads: 0 live at 0 stacks (0 B of stack reserved); 40 "
+	                        "started, 40 ended since attach") &&
+	          strstr(out, "R2 0.999, n/a\n"),
+	      "threads alone: no heap leaks line; threads that all ended still have their line");
+	free(out);
+
+	doc_snapshot();
+	out = render(10, 10);
+	CHECK(!strstr(out, "threads"), "no thread ever seen: no threads line");
+	free(out);
 }
 
 int main(void)
@@ -507,6 +622,7 @@ int main(void)
 	test_memory_lines();
 	test_header_lines();
 	test_stack_selection();
+	test_threads();
 	test_kind_names();
 	return check_done();
 }

@@ -12,7 +12,9 @@
  * frames and trend points, the per-process sums, the counters and the other fields copied,
  * nleaks and leak_slope, the share of growth, and the stable stack id: 12 hex digits, the
  * exact FNV-1a values (computed apart, in Python), the same for the same frames in another
- * process, different for another kind.
+ * process, different for another kind. Thread stacks: ranked by THREAD_WEIGHT per live
+ * thread (not by the stacks they reserve), summed apart from the process's live heap, their
+ * share of its live threads, their leaks apart from the heap's.
  * Frames beyond #0 need the sampler's stack map: sampler_stack() reads nothing of its
  * sampler but that map's fd, so a BPF hash map made here stands in for it (root; a SKIP
  * line otherwise), to check that a static binary's duplicate frame #1 is dropped, the depth
@@ -584,6 +586,80 @@ static void test_symbolized(void)
 	analyser_free(an);
 }
 
+/* ---- thread stacks ---- */
+
+#define THREAD_STACK 8392704ULL /* 8 MiB and a guard page */
+
+/* Sample k: A's heap leak (4096 B/request), a flat 2 MiB, one thread left per 100 requests
+ * (2 a sample) and a pool of 3 threads, one of which ended. */
+static void rows_t(int k)
+{
+	struct sample_row *r;
+
+	smp.n = 0;
+	add_row(key(PID_A, 1, AL_MALLOC), 4096LL * 200 * k, 200 * k, 0);       /* r0 heap leak */
+	add_row(key(PID_A, 2, AL_MALLOC), 2 << 20, 10, 0);                     /* r1 flat */
+	r = add_row(key(PID_A, 3, AL_THREAD), 2 * k * THREAD_STACK, 2 * k, 0); /* r2 */
+	r->st.live_objects = 2 * k;
+	r = add_row(key(PID_A, 4, AL_THREAD), 3 * THREAD_STACK, 4, 1); /* r3 pool */
+	r->st.live_objects = 3;
+}
+
+static void test_threads(void)
+{
+	struct trend_params p;
+	struct analyser *an;
+	struct snap_input in;
+	struct snapshot snap;
+	const struct snap_process *pa;
+	int pids[2] = {PID_A, PID_B}, k, r;
+	double x[2];
+
+	trend_defaults(&p);
+	an = analyser_new(&p, false);
+	analyser_add_process(an, PID_A);
+	analyser_add_process(an, PID_B);
+	for (k = 1; k <= 10; k++) {
+		rows_t(k);
+		x[0] = 200.0 * k;
+		x[1] = 0;
+		analyser_sample(an, &smp, 0.25 * k, pids, x, 2);
+	}
+	in = base_input(an);
+	r = snapshot_build(&snap, &in);
+	CHECK(r == 0 && snap.nstacks == 4 && same_key(&snap.stacks[0].key, &rows[0].key) &&
+	          same_key(&snap.stacks[1].key, &rows[1].key) &&
+	          same_key(&snap.stacks[2].key, &rows[2].key) &&
+	          same_key(&snap.stacks[3].key, &rows[3].key),
+	      "threads: 20 threads (160 MiB reserved) weigh 640 KiB, below the flat 2 MiB; 3 "
+	      "threads last");
+	CHECK(!strcmp(snap.stacks[2].kind, "thread") && snap_is_thread(&snap.stacks[2]) &&
+	          !snap_is_thread(&snap.stacks[1]),
+	      "threads: kind \"thread\"");
+	pa = snapshot_process(&snap, PID_A);
+	CHECK(pa && pa->live_bytes == 8192000 + (2 << 20) && pa->nstacks == 2 &&
+	          pa->allocs == 2000 + 10 && pa->frees == 0 &&
+	          pa->live_objects == 81920 + (2 << 20) / 100,
+	      "threads: the process's live heap, stacks, allocs and frees without thread stacks");
+	CHECK(pa && pa->live_threads == 23 && pa->thread_stacks == 2 &&
+	          pa->thread_reserved == 23 * THREAD_STACK && pa->threads_started == 24 &&
+	          pa->threads_ended == 1,
+	      "threads: the process's threads apart (23 live at 2 stacks, 24 started, 1 ended)");
+	CHECK(snap.stacks[0].growth_share == 8192000.0 / (8192000 + (2 << 20)) &&
+	          snap.stacks[2].growth_share == 20.0 / 23 &&
+	          snap.stacks[3].growth_share == 3.0 / 23,
+	      "threads: a heap stack's share of the heap, a thread stack's of the threads");
+	CHECK(snap.nleaks == 1 && snap.leak_slope == 4096 && snap.nthread_leaks == 1 &&
+	          snap.thread_slope == 0.01 && snap.stacks[2].verdict.verdict == V_LEAK,
+	      "threads: heap leaks (1, 4096 B/request) and thread leaks (1, 0.01 threads/request) "
+	      "apart (%d %g, %d %g)",
+	      snap.nleaks, snap.leak_slope, snap.nthread_leaks, snap.thread_slope);
+	CHECK(snap.stacks[2].npoints == 10 && snap.stacks[2].points[9].y == 20,
+	      "threads: the thread stack's points are live threads");
+	snapshot_free(&snap);
+	analyser_free(an);
+}
+
 int main(void)
 {
 	set_targets();
@@ -591,5 +667,6 @@ int main(void)
 	test_list_shown();
 	test_frames();
 	test_symbolized();
+	test_threads();
 	return check_done();
 }

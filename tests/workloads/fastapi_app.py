@@ -24,12 +24,19 @@ GET /chat     a chat turn: three lines of chat() allocate per request:
                  under a key unique to the request, never evicted (a leak): 2033 B
                  (calloc(1, 2033)), plus its 58 B key str (pymalloc) and the dict's
                  table (about 24-48 B per request, amortized; a malloc).
+GET /threads  makes a ThreadPoolExecutor(max_workers=1) per request, runs one
+              trivial task on it, waits for its result and never shuts it down:
+              one idle worker thread (and its 8 MiB stack, mapped by glibc's
+              pthread_create) left alive per request. The executors are kept in
+              a module-level list, as a leaked client object would keep its own:
+              one that is collected wakes its worker, which then exits.
 GET /         ok.
 GET /metrics  Prometheus text: app_requests_total{path="..."} per path
               (/metrics itself not counted), like tests/workloads/server.c.
 """
 
 import collections
+import concurrent.futures
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
@@ -49,7 +56,9 @@ cache = {}                              # /cache: at most CACHE_SLOTS keys
 history = []                            # /chat: the conversation, never trimmed
 recent = collections.OrderedDict()      # /chat: at most RECENT_SLOTS turns
 responses = {}                          # /chat: every response, never evicted
-counts = collections.OrderedDict((p, 0) for p in ("/", "/leak", "/cache", "/burst", "/chat"))
+pools = []                              # /threads: executors never shut down
+counts = collections.OrderedDict((p, 0) for p in ("/", "/leak", "/cache", "/burst", "/chat",
+                                                  "/threads"))
 
 
 @app.get("/", response_class=PlainTextResponse)
@@ -95,6 +104,15 @@ async def chat():
     remember_recent(turn, bytes(CHAT_MESSAGE))              # B: bounded
     responses["turn-%d" % turn] = bytes(CHAT_RESPONSE)      # C: never evicted
     return "ok %d\n" % turn
+
+
+@app.get("/threads", response_class=PlainTextResponse)
+async def threads():
+    counts["/threads"] += 1
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    pool.submit(int).result()           # starts the worker thread, which then waits forever
+    pools.append(pool)
+    return "ok\n"
 
 
 @app.get("/metrics", response_class=PlainTextResponse)
