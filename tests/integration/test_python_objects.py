@@ -19,7 +19,7 @@ import os
 import subprocess
 
 from agentleak_test import ROOT, check_run, format_stacks, require_root, \
-    run_workload_under_agentleak
+    run_workload_under_agentleak, source_line
 from report import frame0
 
 PYOBJECTS = os.path.join(ROOT, "tests", "workloads", "pyobjects.py")
@@ -40,11 +40,7 @@ def conversation_size(python):
 
 
 def line_of(text):
-    with open(PYOBJECTS) as f:
-        for n, line in enumerate(f, 1):
-            if text in line:
-                return n
-    raise AssertionError("%s has no line with %r" % (PYOBJECTS, text))
+    return source_line(PYOBJECTS, text)
 
 
 def types_of(stack):

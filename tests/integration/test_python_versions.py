@@ -9,7 +9,7 @@ A missing interpreter is a SKIP (printed, never a pass) when none is left."""
 import os
 import subprocess
 
-from agentleak_test import (ROOT, Skip, check_run, format_stacks, require_root,
+from agentleak_test import (ROOT, Skip, check_run, source_line, format_stacks, require_root,
                             run_workload_under_agentleak)
 from report import frame0
 
@@ -22,11 +22,7 @@ COUNT, WORKER_COUNT, SIZE = 1000, 300, 4096
 
 
 def line_of(text):
-    with open(PYLEAK) as f:
-        for n, line in enumerate(f, 1):
-            if text in line:
-                return n
-    raise AssertionError("%s has no line with %r" % (PYLEAK, text))
+    return source_line(PYLEAK, text)
 
 
 def bytes_size(python, n):

@@ -80,6 +80,16 @@ def workload(name):
     return path
 
 
+def source_line(path, text):
+    """The number of the first line of file path that contains text (a test's way to
+    name a workload's line without hard-coding it)."""
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if text in line:
+                return n
+    raise AssertionError("%s has no line with %r" % (path, text))
+
+
 def tail(text, nlines=40):
     lines = text.rstrip("\n").splitlines()
     if len(lines) > nlines:
