@@ -114,7 +114,7 @@ static const struct opt table[] = {
      AT(no_python)},
     {OPT_FLAG, "python-objects", 0, NULL,
      "name what leaked: read the object headers of a sample\n"
-     "of each Python leak's live blocks (256 blocks, or 8 MiB\n"
+     "of each growing Python stack's live blocks (256, or 8 MiB\n"
      "of pages or arenas) and list their types with counts",
      AT(python_objects)},
     {OPT_TEXT, .help = "\nOutputs (all may be combined):\n"},

@@ -498,7 +498,8 @@ static void copy_tally(struct snap_objects *o, struct pyobj_tally *t, const char
 	o->unit = unit;
 }
 
-/* The Python types in a sample of the live blocks of the leaks of CPython targets. */
+/* The Python types in a sample of the live blocks of the leaks (and growing stacks) of
+ * CPython targets. */
 static int fill_objects(struct snapshot *snap, const struct snap_input *in)
 {
 	struct al_stack_key *keys = calloc(OBJ_STACKS * in->ntargets, sizeof(*keys));
@@ -515,8 +516,11 @@ static int fill_objects(struct snapshot *snap, const struct snap_input *in)
 	for (i = 0; i < snap->nstacks && n < OBJ_STACKS * in->ntargets; i++) {
 		struct snap_stack *s = &snap->stacks[i];
 
-		if (!s->has_verdict || s->verdict.verdict != V_LEAK || !python_of(in, s->key.tgid) ||
-		    s->key.kind == AL_THREAD) /* thread stacks hold no objects */
+		/* Leaks, and what is rising but not (yet) one: pymalloc's arenas grow in 1 MiB
+		 * steps, which can read growing for a while. Thread stacks hold no objects. */
+		if (!s->has_verdict ||
+		    (s->verdict.verdict != V_LEAK && s->verdict.verdict != V_GROWING) ||
+		    !python_of(in, s->key.tgid) || s->key.kind == AL_THREAD)
 			continue;
 		for (j = mine = 0; j < n; j++)
 			mine += keys[j].tgid == s->key.tgid;
